@@ -1,0 +1,442 @@
+#!/usr/bin/env bash
+# Paddock vs Apache ZooKeeper 3.8, side by side, with bench/loadgen.
+#
+# Starts one standalone server at a time on 127.0.0.1 (a free port each, its own
+# temporary dataDir, the same zoo.cfg for both), warms it up, runs every
+# workload cell with loadgen, stops it (by the PID this script started), and
+# repeats for the next server. Servers alternate order between repetitions so
+# that slow drift on the (shared) machine does not favour one of them. At the
+# end it prints Markdown tables of the medians over the repetitions.
+#
+# Servers ("targets"):
+#   zookeeper         Apache ZooKeeper 3.8 (Debian package), default settings:
+#                     fsyncs its txn log before acknowledging each write batch
+#   paddock           build/paddock; keeps data in memory only for now (no log,
+#                     no fsync), so its writes are NOT comparable to the above
+#   zookeeper-nosync  Apache with forceSync=no: still writes its txn log, but
+#                     does not fsync it; run for the write workloads only, as
+#                     the fairer write comparison
+#
+# Cells: workloads get, exists, set, create, mixed (90% get / 10% set), 100-byte
+# values on 10000 keys, for each clients:depth pair (default 16:1 16:32 64:1
+# 64:32). Server CPU per op is utime+stime of the server process (all threads,
+# /proc/PID/stat) over the timed run divided by the ops completed in it; loadgen
+# reads it (--server-pid). RSS is the server's VmRSS after the cell; the peak
+# (VmHWM) of each server instance is reported separately.
+#
+# usage: bench/compare.sh [--quick] [--reps N] [--duration S] [--warmup S]
+#            [--jvm-warmup S] [--cells "16:1 64:32"] [--ops "get set"]
+#            [--targets "zookeeper paddock zookeeper-nosync"]
+#            [--paddock BIN] [--loadgen BIN] [--out DIR]
+#        bench/compare.sh --summarize DIR   (print the tables of an earlier run)
+#
+# Default: 3 repetitions x (20 + 20 + 12) cells of 2 s (+0.5 s warm-up each),
+# plus a warm-up of each server instance (Apache: --jvm-warmup, 15 s; Paddock:
+# 2 s): about 10 minutes. --quick: 1 repetition, cells 16:1 and 64:32, 1 s each:
+# about 1 minute. Results (raw TSV, per-run logs, server logs, results.md) go to
+# --out (default ${TMPDIR:-/tmp}/paddock-bench-<date>).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+REPS=3
+DURATION=2
+WARMUP=0.5
+JVM_WARMUP=15
+PADDOCK_WARMUP=2
+CELLS="16:1 16:32 64:1 64:32"
+OPS="get exists set mixed create"
+TARGETS="zookeeper paddock zookeeper-nosync"
+KEYS=10000
+SIZE=100
+PADDOCK=""
+LOADGEN=""
+OUT=""
+SUMMARIZE_ONLY=""
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --quick) REPS=1; DURATION=1; WARMUP=0.5; JVM_WARMUP=6; PADDOCK_WARMUP=1; CELLS="16:1 64:32" ;;
+    --reps) REPS=$2; shift ;;
+    --duration) DURATION=$2; shift ;;
+    --warmup) WARMUP=$2; shift ;;
+    --jvm-warmup) JVM_WARMUP=$2; shift ;;
+    --cells) CELLS=$2; shift ;;
+    --ops) OPS=$2; shift ;;
+    --targets) TARGETS=$2; shift ;;
+    --paddock) PADDOCK=$2; shift ;;
+    --loadgen) LOADGEN=$2; shift ;;
+    --out) OUT=$2; shift ;;
+    --summarize) OUT=$2; SUMMARIZE_ONLY=1; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# ---- summary ---------------------------------------------------------------
+
+# Medians over the repetitions, as Markdown. Ratios are Paddock / Apache.
+summarize() {
+    python3 - "$OUT" <<'EOF'
+import csv, math, os, statistics, sys
+
+out = sys.argv[1]
+rows = list(csv.DictReader(open(os.path.join(out, "raw.tsv")), delimiter="\t"))
+NUM = ["ops_per_s", "p50_us", "p99_us", "p999_us", "srv_cpu_us_per_op", "lg_cpu_us_per_op",
+       "rss_kb"]
+cells, bad = {}, []
+for r in rows:
+    key = (r["target"], r["op"], int(r["clients"]), int(r["depth"]))
+    if r["rc"] != "0" or (r["errors"] not in ("", "0")):
+        bad.append("%s %s c=%s d=%s rep %s: rc=%s errors=%s" % (
+            r["target"], r["op"], r["clients"], r["depth"], r["rep"], r["rc"], r["errors"]))
+    if r["ops_per_s"] == "":
+        continue
+    c = cells.setdefault(key, {k: [] for k in NUM})
+    for k in NUM:
+        c[k].append(float(r[k]))
+
+def med(t, op, cl, d, k):
+    c = cells.get((t, op, cl, d))
+    return statistics.median(c[k]) if c and c[k] else None
+
+def n(c, nd=0):
+    if c is None:
+        return "–"
+    if nd == 0 and c >= 10000:
+        return "{:,.0f}".format(c).replace(",", " ")
+    return "%.*f" % (nd, c)
+
+def ratio(a, b, nd=2):
+    if a is None or not b:
+        return "–"
+    return "%.*f×" % (nd, a / b)
+
+ops_order = ["get", "exists", "set", "mixed", "create"]
+keys = sorted({(op, cl, d) for (_, op, cl, d) in cells},
+              key=lambda k: (ops_order.index(k[0]) if k[0] in ops_order else 9, k[1], k[2]))
+WRITES = {"set", "create", "mixed"}
+
+def table(base, title, only=None):
+    print("### " + title + "\n")
+    print("| workload | clients | depth | %s ops/s | Paddock ops/s | Pd/ZK ops | "
+          "%s p50 µs | Pd p50 µs | %s p99 µs | Pd p99 µs | Pd/ZK p99 | "
+          "%s CPU µs/op | Pd CPU µs/op | Pd/ZK CPU | loadgen µs/op ZK / Pd | "
+          "RSS MB ZK / Pd |" % ((base[1],) * 4))
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for op, cl, d in keys:
+        if only and op not in only:
+            continue
+        z = lambda k: med(base[0], op, cl, d, k)
+        p = lambda k: med("paddock", op, cl, d, k)
+        if z("ops_per_s") is None and p("ops_per_s") is None:
+            continue
+        rss = lambda v: n(v / 1024) if v is not None else "–"
+        mark = "†" if (op in WRITES and base[0] == "zookeeper") else ""
+        print("| %s%s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | "
+              "%s / %s | %s / %s |" % (
+                  op, mark, cl, d, n(z("ops_per_s")), n(p("ops_per_s")),
+                  ratio(p("ops_per_s"), z("ops_per_s"), 1),
+                  n(z("p50_us")), n(p("p50_us")), n(z("p99_us")), n(p("p99_us")),
+                  ratio(p("p99_us"), z("p99_us")),
+                  n(z("srv_cpu_us_per_op"), 1), n(p("srv_cpu_us_per_op"), 1),
+                  ratio(p("srv_cpu_us_per_op"), z("srv_cpu_us_per_op")),
+                  n(z("lg_cpu_us_per_op"), 1), n(p("lg_cpu_us_per_op"), 1),
+                  rss(z("rss_kb")), rss(p("rss_kb"))))
+    print()
+
+have = {t for (t, _, _, _) in cells}
+if "zookeeper" in have:
+    table(("zookeeper", "ZK"), "Paddock vs Apache ZooKeeper 3.8, default settings "
+          "(† = write workload: Apache fsyncs every write batch, Paddock has no disk "
+          "log yet; not apples to apples)")
+if "zookeeper-nosync" in have:
+    table(("zookeeper-nosync", "ZK nosync"), "Writes: Paddock (in memory) vs Apache with "
+          "forceSync=no (txn log written, not fsynced)", only=WRITES)
+
+# Project targets: reads vs default Apache, writes vs forceSync=no (the fairer one).
+groups = [("reads (get, exists)", "zookeeper", {"get", "exists"}, 3.0),
+          ("writes (set, create) vs forceSync=no", "zookeeper-nosync", {"set", "create"}, 2.0),
+          ("mixed 90/10 vs forceSync=no", "zookeeper-nosync", {"mixed"}, 2.0)]
+print("### Against the project's targets (medians per cell; min / geometric mean / max over "
+      "the cells)\n")
+print("| group | cells | throughput (target) | met | p99 Pd/ZK (target ≤ 0.5) | met | "
+      "server CPU Pd/ZK (target ≤ 0.33) | met |")
+print("|---|---:|---|---:|---|---:|---|---:|")
+def stats(v):
+    if not v:
+        return "–"
+    g = math.exp(sum(math.log(x) for x in v) / len(v))
+    return "%.2f / %.2f / %.2f" % (min(v), g, max(v))
+for name, base, opset, tgt in groups:
+    thr, p99, cpu = [], [], []
+    for op, cl, d in keys:
+        if op not in opset:
+            continue
+        zt, pt = med(base, op, cl, d, "ops_per_s"), med("paddock", op, cl, d, "ops_per_s")
+        if not zt or not pt:
+            continue
+        thr.append(pt / zt)
+        zp, pp = med(base, op, cl, d, "p99_us"), med("paddock", op, cl, d, "p99_us")
+        if zp and pp:
+            p99.append(pp / zp)
+        zc, pc = (med(base, op, cl, d, "srv_cpu_us_per_op"),
+                  med("paddock", op, cl, d, "srv_cpu_us_per_op"))
+        if zc and pc:
+            cpu.append(pc / zc)
+    if not thr:
+        continue
+    print("| %s | %d | %s (≥ %.0f×) | %d/%d | %s | %d/%d | %s | %d/%d |" % (
+        name, len(thr), stats(thr), tgt, sum(x >= tgt for x in thr), len(thr),
+        stats(p99), sum(x <= 0.5 for x in p99), len(p99),
+        stats(cpu), sum(x <= 1 / 3 for x in cpu), len(cpu)))
+print()
+
+hwm = list(csv.DictReader(open(os.path.join(out, "peak_rss.tsv")), delimiter="\t"))
+if hwm:
+    print("### Peak RSS (VmHWM) of each server instance, median over repetitions\n")
+    print("| server | peak RSS MB |")
+    print("|---|---:|")
+    by = {}
+    for r in hwm:
+        if r["peak_rss_kb"] not in ("", "-1"):
+            by.setdefault(r["target"], []).append(float(r["peak_rss_kb"]) / 1024)
+    for t, v in sorted(by.items()):
+        print("| %s | %.0f |" % (t, statistics.median(v)))
+    print()
+
+if bad:
+    print("### Runs with errors or a non-zero exit\n")
+    for b in bad:
+        print("- " + b)
+    print()
+EOF
+}
+
+if [ -n "$SUMMARIZE_ONLY" ]; then
+    summarize
+    exit 0
+fi
+
+# ---- build -----------------------------------------------------------------
+
+if [ -z "$PADDOCK" ] || [ -z "$LOADGEN" ]; then
+    BUILD="$ROOT/build-bench"
+    log "building paddock and loadgen in $BUILD"
+    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$BUILD" -j "$(nproc)" --target paddock loadgen >/dev/null
+    PADDOCK=${PADDOCK:-$BUILD/paddock}
+    LOADGEN=${LOADGEN:-$BUILD/loadgen}
+fi
+for f in "$PADDOCK" "$LOADGEN"; do
+    [ -x "$f" ] || { echo "compare.sh: $f is not executable" >&2; exit 2; }
+done
+PADDOCK=$(realpath "$PADDOCK")
+LOADGEN=$(realpath "$LOADGEN")
+ZK_JAR=/usr/share/java/zookeeper.jar
+if [[ " $TARGETS " == *" zookeeper"* ]]; then
+    [ -f "$ZK_JAR" ] || { echo "compare.sh: $ZK_JAR missing (apt-get install zookeeper)" >&2; exit 2; }
+    command -v java >/dev/null || { echo "compare.sh: java missing" >&2; exit 2; }
+fi
+
+OUT=${OUT:-${TMPDIR:-/tmp}/paddock-bench-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT"
+RAW="$OUT/raw.tsv"
+HWM="$OUT/peak_rss.tsv"
+printf 'target\trep\top\tclients\tdepth\tops_per_s\tp50_us\tp99_us\tp999_us\tsrv_cpu_us_per_op\tlg_cpu_us_per_op\trss_kb\terrors\trc\n' >"$RAW"
+printf 'target\trep\tpeak_rss_kb\n' >"$HWM"
+
+# ---- servers ---------------------------------------------------------------
+
+SERVER_PID=""
+SERVER_PORT=""
+SERVER_DIR=""
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# srvr is in ZooKeeper's default 4lw whitelist; "Mode:" appears once it serves.
+is_serving() {
+    local reply
+    reply=$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && printf srvr >&3 && cat <&3" \
+        2>/dev/null) || return 1
+    [[ "$reply" == *"Mode: standalone"* ]]
+}
+
+start_server() { # target rep
+    local target=$1 rep=$2
+    SERVER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/paddock-bench-$target-XXXXXX")
+    mkdir -p "$SERVER_DIR/data"
+    SERVER_PORT=$(free_port)
+    {
+        echo "# written by bench/compare.sh"
+        echo "tickTime=2000"
+        echo "initLimit=10"
+        echo "syncLimit=5"
+        echo "dataDir=$SERVER_DIR/data"
+        echo "clientPort=$SERVER_PORT"
+        echo "clientPortAddress=127.0.0.1"
+        # 64 sessions come from one address; Apache's default cap is 60.
+        echo "maxClientCnxns=0"
+        # No Jetty admin server on :8080 (it would also compete for the CPUs).
+        echo "admin.enableServer=false"
+        if [ "$target" = zookeeper-nosync ]; then echo "forceSync=no"; fi
+    } >"$SERVER_DIR/zoo.cfg"
+    local -a cmd
+    case "$target" in
+    paddock)
+        cmd=("$PADDOCK" server "$SERVER_DIR/zoo.cfg") ;;
+    zookeeper|zookeeper-nosync)
+        # Apache also copies unknown zoo.cfg keys to zookeeper.<key> system
+        # properties; -D makes forceSync certain (FileTxnLog reads it once).
+        local sync=yes
+        [ "$target" = zookeeper-nosync ] && sync=no
+        cmd=(java -Xmx2g -Dzookeeper.forceSync=$sync -Dzookeeper.admin.enableServer=false
+             -cp "$ZK_JAR:/usr/share/java/*"
+             org.apache.zookeeper.server.ZooKeeperServerMain "$SERVER_DIR/zoo.cfg") ;;
+    *) echo "compare.sh: unknown target $target" >&2; exit 2 ;;
+    esac
+    (cd "$SERVER_DIR" && exec "${cmd[@]}") >"$OUT/server-$target-rep$rep.log" 2>&1 </dev/null &
+    SERVER_PID=$!
+    local i
+    for i in $(seq 1 300); do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "compare.sh: $target exited during startup; see $OUT/server-$target-rep$rep.log" >&2
+            SERVER_PID=""
+            exit 1
+        fi
+        is_serving "$SERVER_PORT" && return 0
+        sleep 0.2
+    done
+    echo "compare.sh: $target did not start serving in 60 s" >&2
+    stop_server
+    exit 1
+}
+
+stop_server() {
+    [ -n "$SERVER_PID" ] || return 0
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    local i
+    for i in $(seq 1 50); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.2
+    done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+    [ -n "$SERVER_DIR" ] && rm -rf "$SERVER_DIR"
+    SERVER_DIR=""
+}
+trap stop_server EXIT
+trap 'exit 130' INT TERM
+
+peak_rss_kb() {
+    awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo -1
+}
+
+# ---- runs ------------------------------------------------------------------
+
+run_loadgen() { # logfile args...
+    local logf=$1
+    shift
+    "$LOADGEN" --host "127.0.0.1:$SERVER_PORT" --server-pid "$SERVER_PID" \
+        --keys "$KEYS" --size "$SIZE" "$@" >"$logf" 2>&1
+}
+
+field() { # RESULT-line key
+    sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"
+}
+
+run_cell() { # target rep op clients depth
+    local target=$1 rep=$2 op=$3 clients=$4 depth=$5 rc=0
+    local logf="$OUT/run-$target-rep$rep-$op-c$clients-d$depth.log"
+    run_loadgen "$logf" --op "$op" --read-pct 90 --clients "$clients" --depth "$depth" \
+        --duration "$DURATION" --warmup "$WARMUP" || rc=$?
+    local r
+    r=$(grep '^RESULT' "$logf" | tail -1 || true)
+    if [ -z "$r" ]; then
+        log "  $op c=$clients d=$depth: no result (rc=$rc), see $logf"
+        printf '%s\t%s\t%s\t%s\t%s\t\t\t\t\t\t\t\t\t%s\n' "$target" "$rep" "$op" "$clients" \
+            "$depth" "$rc" >>"$RAW"
+        return
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$rep" "$op" \
+        "$clients" "$depth" "$(field "$r" ops_per_s)" "$(field "$r" p50_us)" \
+        "$(field "$r" p99_us)" "$(field "$r" p999_us)" "$(field "$r" server_cpu_us_per_op)" \
+        "$(field "$r" client_cpu_us_per_op)" "$(field "$r" server_rss_kb)" \
+        "$(field "$r" errors)" "$rc" >>"$RAW"
+    log "  $op c=$clients d=$depth: $(field "$r" ops_per_s) ops/s p99 $(field "$r" p99_us) us" \
+        "srv $(field "$r" server_cpu_us_per_op) us/op lg $(field "$r" client_cpu_us_per_op) us/op" \
+        "$([ "$rc" = 0 ] || echo "rc=$rc")"
+}
+
+run_target() { # target rep
+    local target=$1 rep=$2
+    log "$target (rep $rep): starting"
+    start_server "$target" "$rep"
+    log "$target (rep $rep): pid $SERVER_PID on 127.0.0.1:$SERVER_PORT; warming up"
+    # The JVM needs its JIT warm (Paddock gets a short warm-up too). No creates
+    # here, so every server runs get/exists/set/mixed on the same tree: the
+    # keys. The create cells run last; they grow the tree by what each server
+    # manages to create.
+    local w=$JVM_WARMUP
+    [ "$target" = paddock ] && w=$PADDOCK_WARMUP
+    w=$(awk -v t="$w" 'BEGIN {printf "%.2f", t / 2}')
+    local op
+    for op in mixed exists; do
+        run_loadgen "$OUT/warmup-$target-rep$rep-$op.log" --op "$op" --clients 64 --depth 32 \
+            --duration "$w" --warmup 0 || true
+    done
+    local ops=$OPS
+    if [ "$target" = zookeeper-nosync ]; then
+        ops=""
+        for op in $OPS; do
+            case $op in set|create|mixed) ops="$ops $op" ;; esac
+        done
+    fi
+    local cell
+    for op in $ops; do
+        for cell in $CELLS; do
+            run_cell "$target" "$rep" "$op" "${cell%%:*}" "${cell##*:}"
+        done
+    done
+    printf '%s\t%s\t%s\n' "$target" "$rep" "$(peak_rss_kb "$SERVER_PID")" >>"$HWM"
+    stop_server
+}
+
+{
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "host: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"\
+         "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
+    echo "java: $(java -version 2>&1 | head -1)"
+    echo "zookeeper: $(dpkg-query -W -f='${Version}' zookeeper 2>/dev/null || echo '?')"
+    echo "paddock: $("$PADDOCK" version 2>/dev/null | head -1 || echo '?')"
+    echo "libuv: $(dpkg-query -W -f='${Version}' libuv1 2>/dev/null || echo '?')"
+    echo "tmp fs: $(df -T "${TMPDIR:-/tmp}" | awk 'NR==2 {print $2}')"
+    echo "settings: reps=$REPS duration=${DURATION}s warmup=${WARMUP}s" \
+         "server warm-up: zookeeper ${JVM_WARMUP}s paddock ${PADDOCK_WARMUP}s" \
+         "cells=\"$CELLS\" ops=\"$OPS\" keys=$KEYS size=$SIZE"
+    echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$OUT/machine.txt"
+cat "$OUT/machine.txt" >&2
+
+START=$(date +%s)
+for rep in $(seq 1 "$REPS"); do
+    order=$TARGETS
+    # Alternate the order of the servers between repetitions.
+    if [ $((rep % 2)) -eq 0 ]; then
+        order=$(echo "$TARGETS" | tr ' ' '\n' | tac | tr '\n' ' ')
+    fi
+    for target in $order; do
+        run_target "$target" "$rep"
+    done
+done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
+echo "wall time: $(($(date +%s) - START)) s" >>"$OUT/machine.txt"
+
+{ echo "## Medians of $REPS repetition(s)"; echo; summarize; } | tee "$OUT/results.md"
+log "results in $OUT"

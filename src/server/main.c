@@ -1,0 +1,45 @@
+/*
+ * paddock: one binary, several subcommands. `paddock server zoo.cfg` runs a
+ * server in the foreground; the others are tools.
+ */
+#include "server/server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: paddock <command> [args]\n"
+               "\n"
+               "commands:\n"
+               "  server <zoo.cfg>   run a server in the foreground (logs to stderr)\n"
+               "  version            print the version\n"
+               "  help               print this help\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "server") == 0) {
+        if (argc != 3) {
+            fprintf(stderr, "usage: paddock server <path/to/zoo.cfg>\n");
+            return 2;
+        }
+        return server_main(argv[2]);
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("paddock %s (ZooKeeper %s compatible)\n", PADDOCK_VERSION, SERVER_ZK_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "paddock: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

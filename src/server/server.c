@@ -1,0 +1,224 @@
+/*
+ * Server start-up and shutdown: load zoo.cfg, build the tree and session
+ * table, listen on the client port, run the loop until SIGTERM/SIGINT, and
+ * release everything on the way out so that ASan sees no leak.
+ */
+#include "server/server.h"
+
+#include "common/alloc.h"
+#include "common/err.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+int64_t server_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t server_mono_ms(struct server *srv)
+{
+    uv_update_time(&srv->loop);
+    return (int64_t)uv_now(&srv->loop);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct server *srv = t->data;
+    dispatch_expire_sessions(srv, server_mono_ms(srv));
+}
+
+static void on_container_tick(uv_timer_t *t)
+{
+    dispatch_reap_containers(t->data);
+}
+
+static void on_flush_check(uv_check_t *h)
+{
+    struct server *srv = h->data;
+    while (srv->dirty) {
+        struct conn *c = srv->dirty;
+        srv->dirty = c->dirty_next;
+        if (!srv->dirty)
+            srv->dirty_tail = NULL;
+        c->dirty_next = NULL;
+        c->is_dirty = false;
+        conn_flush(c);
+    }
+    if (srv->is_stopping && !srv->conns && !uv_is_closing((uv_handle_t *)h))
+        uv_close((uv_handle_t *)h, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct server *srv = h->data;
+    if (srv->is_stopping)
+        return;
+    pd_info("received signal %d, shutting down", signum);
+    srv->is_stopping = true;
+    uv_close((uv_handle_t *)&srv->listener, NULL);
+    uv_timer_stop(&srv->tick_timer);
+    uv_timer_stop(&srv->container_timer);
+    for (struct conn *c = srv->conns; c; c = c->next)
+        conn_close(c, "server shutting down");
+    uv_signal_stop(&srv->sigterm);
+    uv_signal_stop(&srv->sigint);
+    uv_close((uv_handle_t *)&srv->sigterm, NULL);
+    uv_close((uv_handle_t *)&srv->sigint, NULL);
+    uv_close((uv_handle_t *)&srv->tick_timer, NULL);
+    uv_close((uv_handle_t *)&srv->container_timer, NULL);
+    /* The flush check stays until every connection is gone; see server_main. */
+}
+
+/* mkdir -p, as ZooKeeper creates a missing dataDir. */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof(buf))
+        return PD_EINVAL;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return PD_EIO;
+            buf[i] = c;
+        }
+    }
+    return 0;
+}
+
+static int listen_client_port(struct server *srv)
+{
+    const char *addr = srv->cfg.client_port_address ? srv->cfg.client_port_address : "0.0.0.0";
+    struct sockaddr_storage ss;
+    int rc;
+    if (strchr(addr, ':'))
+        rc = uv_ip6_addr(addr, srv->cfg.client_port, (struct sockaddr_in6 *)&ss);
+    else
+        rc = uv_ip4_addr(addr, srv->cfg.client_port, (struct sockaddr_in *)&ss);
+    if (rc != 0) {
+        pd_error("clientPortAddress %s: %s", addr, uv_strerror(rc));
+        return PD_ECONFIG;
+    }
+    uv_tcp_init(&srv->loop, &srv->listener);
+    srv->listener.data = srv;
+    rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0);
+    if (rc == 0) {
+        int backlog =
+            srv->cfg.client_port_listen_backlog > 0 ? srv->cfg.client_port_listen_backlog : 511;
+        rc = uv_listen((uv_stream_t *)&srv->listener, backlog, conn_on_accept);
+    }
+    if (rc != 0) {
+        pd_error("cannot listen on %s:%d: %s", addr, srv->cfg.client_port, uv_strerror(rc));
+        return PD_EIO;
+    }
+    pd_info("binding to port %s:%d", addr, srv->cfg.client_port);
+    return 0;
+}
+
+static void walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int server_main(const char *config_path)
+{
+    struct server *srv = pd_calloc(1, sizeof(*srv));
+    if (!srv) {
+        fprintf(stderr, "paddock: out of memory\n");
+        return 1;
+    }
+    int status = 1;
+    config_init(&srv->cfg);
+    if (config_load(&srv->cfg, config_path) != 0) {
+        pd_error("%s", srv->cfg.errmsg);
+        goto out_config;
+    }
+    if (config_is_distributed(&srv->cfg)) {
+        pd_error("%s: server.N lines describe an ensemble; replication is not implemented yet "
+                 "(issue #5), so Paddock runs standalone only: remove the server.N lines",
+                 config_path);
+        goto out_config;
+    }
+    if (srv->cfg.client_port <= 0) {
+        pd_error("%s: clientPort is not set", config_path);
+        goto out_config;
+    }
+    if (make_dirs(srv->cfg.data_dir) != 0) {
+        pd_error("cannot create dataDir %s: %s", srv->cfg.data_dir, strerror(errno));
+        goto out_config;
+    }
+    if (uv_loop_init(&srv->loop) != 0)
+        goto out_config;
+    srv->tree = tree_new(dispatch_deliver, srv);
+    if (!srv->tree) {
+        pd_error("out of memory");
+        goto out_loop;
+    }
+    tree_set_extended_types(srv->tree, srv->cfg.extended_types_enabled);
+    /* Standalone ZooKeeper gives its session tracker server id 1 (top byte of session ids). */
+    srv->server_id = 1;
+    stats_init(&srv->stats, server_wall_ms());
+    srv->trace_mask = FOURLW_DEFAULT_TRACE_MASK;
+    if (sess_table_init(&srv->sessions, srv->cfg.tick_ms, srv->server_id, server_wall_ms()) != 0)
+        goto out_tree;
+    arena_init(&srv->arena, 64 * 1024);
+
+    if (listen_client_port(srv) != 0)
+        goto out_handles;
+    uv_signal_init(&srv->loop, &srv->sigterm);
+    uv_signal_init(&srv->loop, &srv->sigint);
+    srv->sigterm.data = srv->sigint.data = srv;
+    uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&srv->sigint, on_signal, SIGINT);
+    uv_timer_init(&srv->loop, &srv->tick_timer);
+    srv->tick_timer.data = srv;
+    uv_timer_start(&srv->tick_timer, on_tick, (uint64_t)srv->cfg.tick_ms,
+                   (uint64_t)srv->cfg.tick_ms);
+    uv_timer_init(&srv->loop, &srv->container_timer);
+    srv->container_timer.data = srv;
+    uint64_t reap_ms =
+        (uint64_t)(srv->cfg.container_check_interval_ms > 0 ? srv->cfg.container_check_interval_ms
+                                                            : 60000);
+    uv_timer_start(&srv->container_timer, on_container_tick, reap_ms, reap_ms);
+    uv_check_init(&srv->loop, &srv->flush_check);
+    srv->flush_check.data = srv;
+    uv_check_start(&srv->flush_check, on_flush_check);
+
+    pd_info("Paddock %s (ZooKeeper %s protocol) standalone, tickTime %d ms, session timeouts "
+            "%d-%d ms, dataDir %s; data is in memory only until durable storage lands (#3)",
+            PADDOCK_VERSION, SERVER_ZK_VERSION, srv->cfg.tick_ms,
+            config_min_session_timeout_ms(&srv->cfg), config_max_session_timeout_ms(&srv->cfg),
+            srv->cfg.data_dir);
+    uv_run(&srv->loop, UV_RUN_DEFAULT);
+    status = 0;
+
+out_handles:
+    /* Drain: connections close, the flush check goes last. */
+    uv_walk(&srv->loop, walk_close, NULL);
+    while (uv_run(&srv->loop, UV_RUN_DEFAULT) != 0)
+        ;
+    arena_close(&srv->arena);
+    sess_table_close(&srv->sessions);
+out_tree:
+    tree_free(srv->tree);
+out_loop:
+    uv_loop_close(&srv->loop);
+out_config:
+    config_free(&srv->cfg);
+    pd_free(srv);
+    if (status == 0)
+        pd_info("shut down cleanly");
+    return status;
+}

@@ -1,0 +1,190 @@
+/*
+ * The standalone server: one libuv loop thread owns every connection, the
+ * session table and the data tree. There are no locks.
+ *
+ * Request flow (DESIGN.md §2): conn.c reads bytes and cuts frames; the first
+ * frame is the handshake (or a four-letter word); every later frame goes to
+ * dispatch.c, which serves reads from the tree and turns writes into txns
+ * (tree_prep), commits them (tree_apply; standalone is a quorum of one and,
+ * until the storage issue lands, commit is immediate) and queues the reply.
+ * Watch notifications are queued on the watcher's connection during apply,
+ * before the writer's reply, which gives ZooKeeper's ordering guarantee.
+ *
+ * Replies are appended to the connection's output buffer and written once
+ * per loop turn (server_flush), so a pipelined burst of requests costs one
+ * write(2).
+ *
+ * Connection states:
+ *
+ *   CONN_NEW --first frame is a ConnectRequest--> CONN_ACTIVE   (conn_handshake)
+ *   CONN_NEW --first 4 bytes are a 4lw--------->  CONN_CLOSING  (fourlw_run)
+ *   CONN_ACTIVE --closeSession / error / EOF--->  CONN_CLOSING  (conn_close)
+ *   CONN_CLOSING: output is flushed, then the handle is closed and freed in
+ *                 its close callback.
+ */
+#ifndef PD_SERVER_SERVER_H
+#define PD_SERVER_SERVER_H
+
+#include "common/arena.h"
+#include "jute/jute.h"
+#include "server/config.h"
+#include "server/session.h"
+#include "tree/tree.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* The ZooKeeper version Paddock speaks, as clients and monitoring parse it. */
+#define SERVER_ZK_VERSION "3.8.0"
+
+enum conn_state { CONN_NEW, CONN_ACTIVE, CONN_CLOSING };
+
+struct conn {
+    uv_tcp_t tcp;       /* handle; the conn is freed in its close callback */
+    struct server *srv; /* borrowed */
+    enum conn_state state;
+    struct session *sess; /* borrowed from the session table; NULL before handshake */
+    char peer_ip[64];     /* textual address, for the ip ACL scheme and cons */
+    int peer_port;
+    bool is_old_client;   /* ConnectRequest had no readOnly byte: reply without it */
+    struct jute_id *auth; /* owned array (strings owned): ("ip", peer) + addauth ids;
+                             per connection, as ZooKeeper's ServerCnxn.authInfo */
+    int n_auth;
+    bool is_super; /* authenticated with the super digest */
+    uint8_t *in;   /* owned; bytes received but not yet consumed */
+    size_t in_len, in_cap;
+    struct jute_out out; /* replies not yet handed to libuv */
+    uint8_t *writing;    /* owned; the buffer libuv is writing, NULL if none */
+    uv_write_t write_req;
+    bool is_dirty;            /* on the server's flush list */
+    bool is_reading;          /* uv_read_start is on */
+    bool close_after_flush;   /* close once `out` and `writing` are empty */
+    struct conn *next, *prev; /* all connections */
+    struct conn *dirty_next;  /* flush list */
+    /* statistics for cons / stat */
+    int64_t established_ms;
+    int64_t packets_received;
+    int64_t packets_sent;
+    int64_t last_zxid;
+    int32_t last_cxid;
+    int64_t last_latency_ms, min_latency_ms, max_latency_ms, total_latency_ms, n_latency;
+    const char *last_op;
+    int64_t last_response_ms; /* monotonic ms of the last reply (cons "lresp"); 0 = none */
+    int64_t last_io_ms;       /* monotonic ms of the last read (dump's connection expiry) */
+};
+
+/*
+ * A summary of samples as ZooKeeper's AvgMinMaxPercentileCounter: count, sum, min, max, and a
+ * uniform reservoir of STATS_RESERVOIR_SIZE samples for the mntr p50/p95/p99/p999 figures.
+ */
+#define STATS_RESERVOIR_SIZE 4096
+struct stats_summary {
+    int64_t count;                         /* samples added since the last reset */
+    int64_t total;                         /* their sum */
+    int64_t min, max;                      /* meaningful only when count > 0 */
+    int64_t samples[STATS_RESERVOIR_SIZE]; /* the first min(count, size) slots are used */
+};
+
+/*
+ * Server-wide statistics for srvr/stat/mntr (ZooKeeper's ServerStats and the ServerMetrics we
+ * can compute). Everything but started_ms is zeroed by the 4lw "srst" (stats_reset), as
+ * ServerStats.reset() with ServerMetrics.resetAll(). Maintained through stats.c.
+ */
+struct server_stats {
+    int64_t packets_received;
+    int64_t packets_sent;
+    int64_t min_latency_ms, max_latency_ms, total_latency_ms, n_latency; /* min -1: none yet */
+    int64_t started_ms;
+    int64_t bytes_received;       /* request bytes incl. length prefixes (bytes_received_count) */
+    int64_t connection_requests;  /* ConnectRequests received (connection_request_count) */
+    int64_t connections_rejected; /* refused by maxClientCnxns (connection_rejected) */
+    int64_t sessions_expired;     /* sessions expired by timeout (stale_sessions_expired) */
+    int64_t response_bytes;       /* sum of reply sizes, length prefix excluded (response_bytes) */
+    int64_t last_response_bytes, min_response_bytes, max_response_bytes; /* -1: none yet */
+    struct stats_summary read_latency;   /* ms, requests that made no txn (readlatency) */
+    struct stats_summary update_latency; /* ms, requests that made a txn (updatelatency) */
+    uint64_t rng;                        /* reservoir sampling state; never 0 */
+};
+
+struct server {
+    struct config cfg;
+    uv_loop_t loop;
+    uv_tcp_t listener;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t tick_timer;      /* session expiry, every tickTime */
+    uv_timer_t container_timer; /* container / TTL reaping */
+    uv_check_t flush_check;     /* writes queued output once per loop turn */
+    struct tree *tree;          /* owned */
+    struct sess_table sessions;
+    int64_t last_zxid;  /* last txn applied */
+    struct arena arena; /* per-request memory, reset after each request */
+    struct conn *conns; /* all connections (owned through their handles) */
+    int n_conns;
+    struct conn *dirty;      /* connections with output to write, in queueing order */
+    struct conn *dirty_tail; /* last of them */
+    struct server_stats stats;
+    bool is_stopping;
+    int64_t server_id;  /* 0 standalone; top byte of session ids */
+    int64_t trace_mask; /* ZooTrace text trace mask, 4lw gtmk/stmk only */
+};
+
+/* Runs `paddock server <cfg>` until SIGTERM/SIGINT; returns the exit status. */
+int server_main(const char *config_path);
+
+/* Wall-clock ms (txn time, ctime/mtime) and monotonic ms (expiry, latency). */
+int64_t server_wall_ms(void);
+int64_t server_mono_ms(struct server *srv);
+
+/* conn.c */
+void conn_on_accept(uv_stream_t *listener, int status);
+/* Queues conn for writing at the end of this loop turn. */
+void conn_mark_dirty(struct conn *c);
+/* Writes queued output; closes the connection if asked and drained. */
+void conn_flush(struct conn *c);
+/* Stops reading, flushes what is queued, then closes. */
+void conn_close(struct conn *c, const char *why);
+/* Call after appending a whole frame to c->out: counts it and schedules the write. */
+void conn_sent(struct conn *c);
+/* Adds an authenticated id to the connection (copies the strings). PD_ENOMEM. */
+int conn_add_auth(struct conn *c, const char *scheme, const char *id);
+
+/* dispatch.c: one request frame from an established connection. */
+void dispatch_request(struct conn *c, const uint8_t *frame, size_t len);
+/* The handshake: the first frame of a connection. Returns false to close. */
+bool dispatch_connect(struct conn *c, const uint8_t *frame, size_t len);
+/* Expire sessions whose deadline passed; reap containers and TTL nodes. */
+void dispatch_expire_sessions(struct server *srv, int64_t now_mono_ms);
+void dispatch_reap_containers(struct server *srv);
+/* Connection closed: drop its watches; the session lives on until it expires. */
+void dispatch_conn_gone(struct conn *c);
+/* tree_deliver_fn: a watch fired for the connection `watcher`. */
+void dispatch_deliver(void *watcher, const struct jute_watcher_event *ev,
+                      const struct jute_acl_vec *acl, void *ctx);
+
+/*
+ * fourlw.c: if the first 4 bytes name a four-letter word, answers it, closes the connection
+ * and returns true. `data` holds the `len` bytes received so far (stmk reads 8 more).
+ */
+bool fourlw_try(struct conn *c, const uint8_t *data, size_t len);
+/* ZooTrace's default text trace mask, what gtmk prints until stmk changes it. */
+#define FOURLW_DEFAULT_TRACE_MASK 306
+
+/* stats.c: the counters behind srvr/stat/cons/mntr and their resets (srst, crst). */
+/* Zeroes everything; started_ms = now_wall_ms (uptime counts from here). */
+void stats_init(struct server_stats *st, int64_t now_wall_ms);
+/* srst: ServerStats.reset() plus ServerMetrics.resetAll(); started_ms stays. */
+void stats_reset(struct server_stats *st);
+/* One request answered after latency_ms; is_write: it made a txn (ZooKeeper: has a header). */
+void stats_add_latency(struct server_stats *st, int64_t latency_ms, bool is_write);
+/* One reply of size_bytes (length prefix excluded) queued for a client. */
+void stats_add_response(struct server_stats *st, int64_t size_bytes);
+/* crst: ServerCnxn.resetStats() for one connection. */
+void stats_conn_reset(struct conn *c);
+/* Java's `(double)` rendering of AvgMinMaxCounter.getAvg(): total/count rounded half-up to
+ * 4 decimals, printed as Double.toString ("0.0", "0.8065", "5.0E-4"). out_len >= 32. */
+void stats_format_avg(char *out, size_t out_len, int64_t total, int64_t count);
+/* Dropwizard UniformSnapshot.getValue(q) over the reservoir, rounded as Math.round. */
+int64_t stats_percentile(const struct stats_summary *s, double q, struct arena *a);
+
+#endif
