@@ -18,6 +18,8 @@
 
 /* Stop reading from a client whose unwritten replies pass this; resume below it. */
 #define CONN_OUT_HIGH_WATER (8u << 20)
+/* Stop reading from a held connection (see pipeline.c) once this much input waits. */
+#define CONN_HELD_MAX (4u << 20)
 /* Keep at least this much free space in the input buffer for each read. */
 #define CONN_READ_CHUNK (64u << 10)
 
@@ -81,6 +83,53 @@ void conn_mark_dirty(struct conn *c)
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+/* ---- replies ------------------------------------------------------------------------ */
+
+size_t conn_reply_begin(struct conn *c, int32_t xid, int64_t zxid, int32_t err)
+{
+    size_t at = jute_frame_begin(&c->out);
+    struct jute_reply_header h = {.xid = xid, .zxid = zxid, .err = err};
+    jute_put_reply_header(&c->out, &h);
+    return at;
+}
+
+void conn_reply_end(struct conn *c, size_t at)
+{
+    jute_frame_end(&c->out, at);
+    /* ServerStats' response sizes exclude the length word (ServerCnxn.serialize). */
+    stats_add_response(&c->srv->stats, (int64_t)(c->out.len - at - 4));
+    conn_sent(c);
+}
+
+void conn_reply_empty(struct conn *c, int32_t xid, int64_t zxid, int32_t err)
+{
+    conn_reply_end(c, conn_reply_begin(c, xid, zxid, err));
+}
+
+void conn_note_latency(struct conn *c, int64_t started_ms, const char *op, int32_t xid,
+                       int64_t zxid, bool is_write)
+{
+    struct server *srv = c->srv;
+    int64_t now = server_mono_ms(srv);
+    int64_t lat = now - started_ms;
+    if (lat < 0)
+        lat = 0;
+    c->last_latency_ms = lat;
+    c->last_response_ms = now;
+    c->last_op = op;
+    /* As ServerCnxn.updateStatsForResponse: pings (xid -2) keep the last real cxid. */
+    if (xid >= 0)
+        c->last_cxid = xid;
+    c->last_zxid = zxid;
+    if (c->min_latency_ms < 0 || lat < c->min_latency_ms)
+        c->min_latency_ms = lat;
+    if (lat > c->max_latency_ms)
+        c->max_latency_ms = lat;
+    c->total_latency_ms += lat;
+    c->n_latency++;
+    stats_add_latency(&srv->stats, lat, is_write);
+}
+
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 
 static void read_on(struct conn *c, bool on)
@@ -108,7 +157,7 @@ static void on_write(uv_write_t *req, int status)
         return;
     }
     conn_flush(c);
-    if (c->out.len < CONN_OUT_HIGH_WATER)
+    if (c->out.len < CONN_OUT_HIGH_WATER && !(c->is_held && c->in_len > CONN_HELD_MAX))
         read_on(c, true);
 }
 
@@ -205,6 +254,8 @@ static void process_input(struct conn *c)
 {
     struct server *srv = c->srv;
     size_t off = 0;
+    if (c->is_held)
+        return;
     while (c->state != CONN_CLOSING && off < c->in_len) {
         const uint8_t *p = c->in + off;
         size_t avail = c->in_len - off;
@@ -225,9 +276,6 @@ static void process_input(struct conn *c)
             close_now(c);
             return;
         }
-        c->packets_received++;
-        srv->stats.packets_received++;
-        srv->stats.bytes_received += (int64_t)(4 + body);
         if (c->state == CONN_NEW) {
             srv->stats.connection_requests++;
             if (!dispatch_connect(c, p + 4, body)) {
@@ -235,9 +283,15 @@ static void process_input(struct conn *c)
             } else if (c->state == CONN_NEW) {
                 c->state = CONN_ACTIVE;
             }
-        } else {
-            dispatch_request(c, p + 4, body);
+        } else if (!dispatch_request(c, p + 4, body)) {
+            /* It waits for this connection's queued txns; pipeline_commit resumes it. */
+            arena_reset(&srv->arena);
+            c->is_held = true;
+            break;
         }
+        c->packets_received++;
+        srv->stats.packets_received++;
+        srv->stats.bytes_received += (int64_t)(4 + body);
         arena_reset(&srv->arena);
         off += 4 + body;
     }
@@ -251,6 +305,19 @@ static void process_input(struct conn *c)
         c->in = NULL;
         c->in_cap = 0;
     }
+    /* A held client that keeps sending is not read until it is resumed. */
+    if (c->is_held && c->in_len > CONN_HELD_MAX)
+        read_on(c, false);
+}
+
+void conn_resume(struct conn *c)
+{
+    c->is_held = false;
+    if (uv_is_closing((uv_handle_t *)&c->tcp))
+        return;
+    process_input(c);
+    if (!c->is_held && c->out.len < CONN_OUT_HIGH_WATER)
+        read_on(c, true);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)

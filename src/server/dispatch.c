@@ -26,53 +26,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-/* ---- replies ---------------------------------------------------------------- */
-
-static size_t reply_begin(struct conn *c, int32_t xid, int64_t zxid, int32_t err)
-{
-    size_t at = jute_frame_begin(&c->out);
-    struct jute_reply_header h = {.xid = xid, .zxid = zxid, .err = err};
-    jute_put_reply_header(&c->out, &h);
-    return at;
-}
-
-static void reply_end(struct conn *c, size_t at)
-{
-    jute_frame_end(&c->out, at);
-    /* ServerStats' response sizes exclude the length word (ServerCnxn.serialize). */
-    stats_add_response(&c->srv->stats, (int64_t)(c->out.len - at - 4));
-    conn_sent(c);
-}
-
-static void reply_empty(struct conn *c, int32_t xid, int64_t zxid, int32_t err)
-{
-    reply_end(c, reply_begin(c, xid, zxid, err));
-}
-
-/* is_write: the request made a txn (mntr's updatelatency rather than readlatency). */
-static void note_latency(struct conn *c, int64_t started_ms, const char *op, int32_t xid,
-                         int64_t zxid, bool is_write)
-{
-    struct server *srv = c->srv;
-    int64_t now = server_mono_ms(srv);
-    int64_t lat = now - started_ms;
-    if (lat < 0)
-        lat = 0;
-    c->last_latency_ms = lat;
-    c->last_response_ms = now;
-    c->last_op = op;
-    /* As ServerCnxn.updateStatsForResponse: pings (xid -2) keep the last real cxid. */
-    if (xid >= 0)
-        c->last_cxid = xid;
-    c->last_zxid = zxid;
-    if (c->min_latency_ms < 0 || lat < c->min_latency_ms)
-        c->min_latency_ms = lat;
-    if (lat > c->max_latency_ms)
-        c->max_latency_ms = lat;
-    c->total_latency_ms += lat;
-    c->n_latency++;
-    stats_add_latency(&srv->stats, lat, is_write);
-}
+/* ---- notifications ---------------------------------------------------------- */
 
 void dispatch_deliver(void *watcher, const struct jute_watcher_event *ev,
                       const struct jute_acl_vec *acl, void *ctx)
@@ -84,9 +38,9 @@ void dispatch_deliver(void *watcher, const struct jute_watcher_event *ev,
     if (acl && !tree_acl_check(acl, ZOO_PERM_READ, &who))
         return;
     /* ZooKeeper 3.8 sends notifications with zxid -1 (3.9 puts the txn's zxid there). */
-    size_t at = reply_begin(c, ZOO_XID_NOTIFICATION, -1, ZOK);
+    size_t at = conn_reply_begin(c, ZOO_XID_NOTIFICATION, -1, ZOK);
     jute_put_watcher_event(&c->out, ev);
-    reply_end(c, at);
+    conn_reply_end(c, at);
 }
 
 static struct tree_auth auth_of(const struct conn *c)
@@ -111,16 +65,7 @@ static void send_connect_response(struct conn *c, int32_t timeout_ms, int64_t se
         .has_read_only = !c->is_old_client,
     };
     jute_put_connect_response(&c->out, &r);
-    reply_end(c, at);
-}
-
-/* Commits a txn built outside tree_prep (session txns). */
-static int commit(struct server *srv, struct tree_txn *txn, struct tree_result *res)
-{
-    int rc = tree_apply(srv->tree, txn, &srv->arena, res);
-    if (rc == 0)
-        srv->last_zxid = txn->hdr.zxid;
-    return rc;
+    conn_reply_end(c, at);
 }
 
 static void attach(struct conn *c, struct session *s)
@@ -188,61 +133,50 @@ bool dispatch_connect(struct conn *c, const uint8_t *frame, size_t len)
         return true;
     }
 
-    /* A new session is a createSession txn: it takes a zxid, as in ZooKeeper. */
-    int64_t id = sess_new_id(&srv->sessions);
-    struct tree_prep_ctx ctx = {
-        .session_id = id,
-        .cxid = 0,
-        .zxid = srv->last_zxid + 1,
-        .now_ms = server_wall_ms(),
-        .ttl_enabled = srv->cfg.extended_types_enabled,
+    /* A new session is a createSession txn: it takes a zxid, as in ZooKeeper, and the
+     * handshake is answered once that txn is durable (dispatch_connected). */
+    struct pipeline_req pr = {
+        .kind = PIPE_CONNECT,
+        .conn = c,
+        .session_id = sess_new_id(&srv->sessions),
+        .timeout_ms = timeout,
     };
-    struct tree_txn txn;
-    struct tree_result res;
-    struct session *s;
-    if (tree_prep(srv->tree, &ctx, ZOO_OP_CREATESESSION, &timeout, 0, &srv->arena, &txn) != 0 ||
-        commit(srv, &txn, &res) != 0 || sess_add(&srv->sessions, id, timeout, now, &s) != 0) {
+    if (pipeline_submit(srv, &pr) != 0) {
         pd_error("out of memory creating a session for %s:%d", c->peer_ip, c->peer_port);
         return false;
     }
+    c->is_connecting = true;
+    return true;
+}
+
+void dispatch_connected(struct conn *c, struct session *s, int32_t timeout_ms)
+{
     attach(c, s);
     uint8_t pw[ZOO_PASSWD_LEN];
-    sess_password(id, pw);
-    send_connect_response(c, timeout, id, pw);
+    sess_password(s->id, pw);
+    send_connect_response(c, timeout_ms, s->id, pw);
     pd_info("Established session 0x%" PRIx64 " with negotiated timeout %d for client %s:%d",
-            (uint64_t)id, timeout, c->peer_ip, c->peer_port);
-    return true;
+            (uint64_t)s->id, timeout_ms, c->peer_ip, c->peer_port);
 }
 
 /* ---- session end -------------------------------------------------------------- */
 
-/* Proposes and commits a closeSession txn: deletes the ephemerals, then the session. */
-static int64_t close_session(struct server *srv, struct session *s, int32_t cxid)
+/* Queues the closeSession txn that deletes the session's ephemerals and ends it. */
+static int close_session(struct server *srv, struct session *s, enum pipe_kind kind, struct conn *c,
+                         int32_t xid)
 {
-    s->is_closing = true;
-    struct tree_prep_ctx ctx = {
+    struct pipeline_req pr = {
+        .kind = kind,
+        .conn = c,
         .session_id = s->id,
-        .cxid = cxid,
-        .zxid = srv->last_zxid + 1,
-        .now_ms = server_wall_ms(),
-        .auth = NULL,
-        .ttl_enabled = srv->cfg.extended_types_enabled,
+        .xid = xid,
+        .op = ZOO_OP_CLOSESESSION,
         .session_is_closing = true,
     };
-    struct tree_txn txn;
-    struct tree_result res;
-    if (tree_prep(srv->tree, &ctx, ZOO_OP_CLOSESESSION, NULL, 0, &srv->arena, &txn) != 0 ||
-        commit(srv, &txn, &res) != 0) {
-        pd_error("out of memory closing session 0x%" PRIx64 "; will retry", (uint64_t)s->id);
-        s->is_closing = false;
-        return -1;
-    }
-    int64_t zxid = txn.hdr.zxid;
-    struct conn *c = s->conn;
-    if (c)
-        c->sess = NULL;
-    sess_remove(&srv->sessions, s);
-    return zxid;
+    int rc = pipeline_submit(srv, &pr);
+    if (rc == 0)
+        s->is_closing = true;
+    return rc;
 }
 
 void dispatch_expire_sessions(struct server *srv, int64_t now_mono_ms)
@@ -251,15 +185,14 @@ void dispatch_expire_sessions(struct server *srv, int64_t now_mono_ms)
     while ((s = sess_next_expired(&srv->sessions, now_mono_ms)) != NULL) {
         pd_info("Expiring session 0x%" PRIx64 ", timeout of %dms exceeded", (uint64_t)s->id,
                 s->timeout_ms);
+        if (s->is_closing)
+            continue;
         srv->stats.sessions_expired++;
-        struct conn *c = s->conn;
-        if (close_session(srv, s, 0) < 0) {
+        if (close_session(srv, s, PIPE_EXPIRE, NULL, 0) != 0) {
+            pd_error("out of memory expiring session 0x%" PRIx64 "; will retry", (uint64_t)s->id);
             sess_touch(&srv->sessions, s, now_mono_ms);
             break;
         }
-        if (c)
-            conn_close(c, "session expired");
-        arena_reset(&srv->arena);
     }
 }
 
@@ -273,19 +206,13 @@ void dispatch_reap_containers(struct server *srv)
     }
     for (int32_t i = 0; i < paths.count; i++) {
         struct jute_path_request req = {.path = paths.items[i]};
-        struct tree_prep_ctx ctx = {
-            .session_id = 0,
-            .cxid = 0,
-            .zxid = srv->last_zxid + 1,
-            .now_ms = server_wall_ms(),
-            .auth = NULL,
-            .ttl_enabled = srv->cfg.extended_types_enabled,
+        struct pipeline_req pr = {
+            .kind = PIPE_SERVER,
+            .op = ZOO_OP_DELETECONTAINER,
+            .request = &req,
+            .n_ops = 1,
         };
-        struct tree_txn txn;
-        struct tree_result res;
-        if (tree_prep(srv->tree, &ctx, ZOO_OP_DELETECONTAINER, &req, 1, &srv->arena, &txn) != 0)
-            break;
-        if (commit(srv, &txn, &res) != 0)
+        if (pipeline_submit(srv, &pr) != 0)
             break;
     }
     arena_reset(&srv->arena);
@@ -293,6 +220,7 @@ void dispatch_reap_containers(struct server *srv)
 
 void dispatch_conn_gone(struct conn *c)
 {
+    pipeline_conn_gone(c->srv, c);
     if (c->state != CONN_NEW || c->sess)
         tree_watch_drop_all(c->srv->tree, c);
     if (c->sess) {
@@ -303,88 +231,25 @@ void dispatch_conn_gone(struct conn *c)
 
 /* ---- writes --------------------------------------------------------------------- */
 
-static void put_result_body(struct jute_out *out, int32_t op, const struct tree_result *r)
-{
-    switch (op) {
-    case ZOO_OP_CREATE: {
-        struct jute_path_response p = {.path = r->path};
-        jute_put_path_response(out, &p);
-        break;
-    }
-    case ZOO_OP_CREATE2:
-    case ZOO_OP_CREATECONTAINER:
-    case ZOO_OP_CREATETTL: {
-        struct jute_create2_response p = {.path = r->path, .stat = r->stat};
-        jute_put_create2_response(out, &p);
-        break;
-    }
-    case ZOO_OP_SETDATA:
-    case ZOO_OP_SETACL:
-        jute_put_stat(out, &r->stat);
-        break;
-    default: /* delete, check, closeSession: no body */
-        break;
-    }
-}
-
-static void put_multi_results(struct jute_out *out, const struct tree_result *r)
-{
-    for (int32_t i = 0; i < r->n_sub; i++) {
-        const struct tree_result *s = &r->sub[i];
-        /* Container and TTL creates answer as create2 (a CreateResult with a stat). */
-        int32_t type = s->type;
-        if (type == ZOO_OP_CREATECONTAINER || type == ZOO_OP_CREATETTL)
-            type = ZOO_OP_CREATE2;
-        struct jute_multi_header h = {.type = type, .done = false, .err = 0};
-        if (s->type == ZOO_OP_ERROR)
-            h.err = s->err;
-        jute_put_multi_header(out, &h);
-        if (s->type == ZOO_OP_ERROR) {
-            jute_put_int(out, s->err);
-        } else {
-            put_result_body(out, type, s);
-        }
-    }
-    struct jute_multi_header end = {.type = -1, .done = true, .err = -1};
-    jute_put_multi_header(out, &end);
-}
-
-/* Preps, commits and answers one write. `req` is the decoded request for `op`. */
+/* Queues one write; the pipeline answers it once its txn is durable and applied. */
 static void do_write(struct conn *c, int32_t xid, int32_t op, const void *req, int32_t n_ops)
 {
-    struct server *srv = c->srv;
     struct tree_auth who = auth_of(c);
-    struct tree_prep_ctx ctx = {
+    struct pipeline_req pr = {
+        .kind = PIPE_REQUEST,
+        .conn = c,
         .session_id = c->sess->id,
-        .cxid = xid,
-        .zxid = srv->last_zxid + 1,
-        .now_ms = server_wall_ms(),
+        .xid = xid,
+        .op = op,
+        .request = req,
+        .n_ops = n_ops,
         .auth = &who,
-        .ttl_enabled = srv->cfg.extended_types_enabled,
         .session_is_closing = c->sess->is_closing,
     };
-    struct tree_txn txn;
-    struct tree_result res;
-    if (tree_prep(srv->tree, &ctx, op, req, n_ops, &srv->arena, &txn) != 0 ||
-        commit(srv, &txn, &res) != 0) {
+    if (pipeline_submit(c->srv, &pr) != 0) {
         pd_error("out of memory processing a write from %s:%d", c->peer_ip, c->peer_port);
         conn_close(c, "out of memory");
-        return;
     }
-    int64_t zxid = txn.hdr.zxid;
-    if (op == ZOO_OP_MULTI) {
-        size_t at = reply_begin(c, xid, zxid, ZOK);
-        put_multi_results(&c->out, &res);
-        reply_end(c, at);
-        return;
-    }
-    if (res.err != ZOK) {
-        reply_empty(c, xid, zxid, res.err);
-        return;
-    }
-    size_t at = reply_begin(c, xid, zxid, ZOK);
-    put_result_body(&c->out, op, &res);
-    reply_end(c, at);
 }
 
 /* Reads a multi request: (MultiHeader, op)* ended by a header with done set. */
@@ -493,7 +358,7 @@ static int32_t read_get_children(struct conn *c, const struct jute_path_watch_re
 static void do_multi_read(struct conn *c, int32_t xid, const struct tree_multi_op *ops, int32_t n)
 {
     struct server *srv = c->srv;
-    size_t at = reply_begin(c, xid, srv->last_zxid, ZOK);
+    size_t at = conn_reply_begin(c, xid, srv->last_zxid, ZOK);
     for (int32_t i = 0; i < n; i++) {
         int32_t err;
         if (ops[i].type == ZOO_OP_GETDATA) {
@@ -521,7 +386,7 @@ static void do_multi_read(struct conn *c, int32_t xid, const struct tree_multi_o
     }
     struct jute_multi_header end = {.type = -1, .done = true, .err = -1};
     jute_put_multi_header(&c->out, &end);
-    reply_end(c, at);
+    conn_reply_end(c, at);
 }
 
 static void do_get_acl(struct conn *c, int32_t xid, const char *path)
@@ -530,7 +395,7 @@ static void do_get_acl(struct conn *c, int32_t xid, const char *path)
     struct tree_node *n;
     int32_t err = find_checked(c, path, ZOO_PERM_READ | ZOO_PERM_ADMIN, &n);
     if (err != ZOK) {
-        reply_empty(c, xid, srv->last_zxid, err);
+        conn_reply_empty(c, xid, srv->last_zxid, err);
         return;
     }
     struct jute_get_acl_response r;
@@ -541,7 +406,7 @@ static void do_get_acl(struct conn *c, int32_t xid, const char *path)
         /* Without ADMIN, digest ids are shown as "user:x" (ZOOKEEPER-1392). */
         struct jute_acl *copy = arena_alloc(&srv->arena, (size_t)r.acl.count * sizeof(*copy) + 1);
         if (!copy) {
-            reply_empty(c, xid, srv->last_zxid, ZSYSTEMERROR);
+            conn_reply_empty(c, xid, srv->last_zxid, ZSYSTEMERROR);
             return;
         }
         for (int32_t i = 0; i < r.acl.count; i++) {
@@ -551,7 +416,7 @@ static void do_get_acl(struct conn *c, int32_t xid, const char *path)
                 size_t ulen = colon ? (size_t)(colon - copy[i].id.id) : strlen(copy[i].id.id);
                 char *masked = arena_alloc(&srv->arena, ulen + 3);
                 if (!masked) {
-                    reply_empty(c, xid, srv->last_zxid, ZSYSTEMERROR);
+                    conn_reply_empty(c, xid, srv->last_zxid, ZSYSTEMERROR);
                     return;
                 }
                 memcpy(masked, copy[i].id.id, ulen);
@@ -561,9 +426,9 @@ static void do_get_acl(struct conn *c, int32_t xid, const char *path)
         }
         r.acl.items = copy;
     }
-    size_t at = reply_begin(c, xid, srv->last_zxid, ZOK);
+    size_t at = conn_reply_begin(c, xid, srv->last_zxid, ZOK);
     jute_put_get_acl_response(&c->out, &r);
-    reply_end(c, at);
+    conn_reply_end(c, at);
 }
 
 static void do_auth(struct conn *c, int32_t xid, const struct jute_auth_packet *ap)
@@ -593,7 +458,7 @@ static void do_auth(struct conn *c, int32_t xid, const struct jute_auth_packet *
         /* IPAuthenticationProvider: the id is the peer's address, whatever was sent. */
         err = conn_add_auth(c, "ip", c->peer_ip) == 0 ? ZOK : ZAUTHFAILED;
     }
-    reply_empty(c, ZOO_XID_AUTH, 0, err);
+    conn_reply_empty(c, ZOO_XID_AUTH, 0, err);
     if (err != ZOK) {
         pd_warn("Authentication failed for scheme: %s from %s:%d", ap->scheme ? ap->scheme : "",
                 c->peer_ip, c->peer_port);
@@ -608,7 +473,7 @@ static void do_whoami(struct conn *c, int32_t xid)
     struct jute_whoami_response r = {.count = 0, .items = NULL};
     r.items = arena_alloc(&srv->arena, (size_t)c->n_auth * sizeof(*r.items) + 1);
     if (!r.items) {
-        reply_empty(c, xid, srv->last_zxid, ZSYSTEMERROR);
+        conn_reply_empty(c, xid, srv->last_zxid, ZSYSTEMERROR);
         return;
     }
     for (int i = 0; i < c->n_auth; i++) {
@@ -621,7 +486,7 @@ static void do_whoami(struct conn *c, int32_t xid)
         if (colon) {
             char *user = arena_alloc(&srv->arena, (size_t)(colon - id->id) + 1);
             if (!user) {
-                reply_empty(c, xid, srv->last_zxid, ZSYSTEMERROR);
+                conn_reply_empty(c, xid, srv->last_zxid, ZSYSTEMERROR);
                 return;
             }
             memcpy(user, id->id, (size_t)(colon - id->id));
@@ -630,12 +495,32 @@ static void do_whoami(struct conn *c, int32_t xid)
         }
         r.count++;
     }
-    size_t at = reply_begin(c, xid, srv->last_zxid, ZOK);
+    size_t at = conn_reply_begin(c, xid, srv->last_zxid, ZOK);
     jute_put_whoami_response(&c->out, &r);
-    reply_end(c, at);
+    conn_reply_end(c, at);
 }
 
-static const char *op_name(int32_t op)
+bool dispatch_is_write(int32_t op)
+{
+    switch (op) {
+    case ZOO_OP_CREATE:
+    case ZOO_OP_CREATE2:
+    case ZOO_OP_CREATECONTAINER:
+    case ZOO_OP_CREATETTL:
+    case ZOO_OP_DELETE:
+    case ZOO_OP_SETDATA:
+    case ZOO_OP_SETACL:
+    case ZOO_OP_CHECK:
+    case ZOO_OP_MULTI:
+    case ZOO_OP_RECONFIG:
+    case ZOO_OP_CLOSESESSION:
+        return true;
+    default:
+        return false;
+    }
+}
+
+const char *dispatch_op_name(int32_t op)
 {
     switch (op) {
     case ZOO_OP_CREATE:
@@ -711,7 +596,7 @@ static int32_t decode_status(struct conn *c, const struct jute_in *in, int32_t o
         return ZSYSTEMERROR;
     }
     if (in->err) {
-        pd_warn("malformed %s request from %s:%d", op_name(op), c->peer_ip, c->peer_port);
+        pd_warn("malformed %s request from %s:%d", dispatch_op_name(op), c->peer_ip, c->peer_port);
         return ZMARSHALLINGERROR;
     }
     return in->has_nul ? ZBADARGUMENTS : ZOK;
@@ -719,7 +604,7 @@ static int32_t decode_status(struct conn *c, const struct jute_in *in, int32_t o
 
 /* ---- dispatch -------------------------------------------------------------------- */
 
-void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
+bool dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
 {
     struct server *srv = c->srv;
     int64_t started = server_mono_ms(srv);
@@ -729,11 +614,16 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
     jute_get_request_header(&in, &h);
     if (in.err) {
         conn_close(c, "malformed request header");
-        return;
+        return true;
     }
+    /* Whatever this connection sends waits for its handshake's createSession to commit, and
+     * anything answered at once waits for the connection's queued writes, so that replies
+     * leave in request order. */
+    if (c->is_connecting || (c->n_pending > 0 && !dispatch_is_write(h.type)))
+        return false;
     if (!c->sess) {
         conn_close(c, "request on a connection without a session");
-        return;
+        return true;
     }
     sess_touch(&srv->sessions, c->sess, started);
     int32_t xid = h.xid;
@@ -742,7 +632,7 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
 
     switch (h.type) {
     case ZOO_OP_PING:
-        reply_empty(c, ZOO_XID_PING, srv->last_zxid, ZOK);
+        conn_reply_empty(c, ZOO_XID_PING, srv->last_zxid, ZOK);
         goto done;
 
     case ZOO_OP_CREATE:
@@ -754,7 +644,7 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
         if ((err = decode_status(c, &in, h.type)) != ZOK)
             break;
         do_write(c, xid, h.type, &r, 1);
-        goto done;
+        return true;
     }
     case ZOO_OP_DELETE:
     case ZOO_OP_CHECK: {
@@ -763,7 +653,7 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
         if ((err = decode_status(c, &in, h.type)) != ZOK)
             break;
         do_write(c, xid, h.type, &r, 1);
-        goto done;
+        return true;
     }
     case ZOO_OP_SETDATA: {
         struct jute_set_data_request r;
@@ -771,7 +661,7 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
         if ((err = decode_status(c, &in, h.type)) != ZOK)
             break;
         do_write(c, xid, h.type, &r, 1);
-        goto done;
+        return true;
     }
     case ZOO_OP_SETACL: {
         struct jute_set_acl_request r;
@@ -779,7 +669,7 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
         if ((err = decode_status(c, &in, h.type)) != ZOK)
             break;
         do_write(c, xid, h.type, &r, 1);
-        goto done;
+        return true;
     }
     case ZOO_OP_MULTI: {
         struct tree_multi_op *ops = NULL;
@@ -794,24 +684,22 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
             break;
         }
         do_write(c, xid, ZOO_OP_MULTI, ops, n);
-        goto done;
+        return true;
     }
     case ZOO_OP_CLOSESESSION: {
-        struct session *s = c->sess;
-        int64_t z = close_session(srv, s, xid);
-        if (z < 0) {
-            conn_close(c, "out of memory");
-            return;
+        if (c->sess->is_closing) {
+            /* Already closing (expired meanwhile): the close that is queued will do. */
+            conn_close(c, "session already closing");
+            return true;
         }
-        reply_empty(c, xid, z, ZOK);
-        conn_close(c, "client closed the session");
-        note_latency(c, started, "CLOS", xid, z, true);
-        return;
+        if (close_session(srv, c->sess, PIPE_CLOSE, c, xid) != 0)
+            conn_close(c, "out of memory");
+        return true;
     }
     case ZOO_OP_RECONFIG:
         /* As a ZooKeeper with reconfigEnabled=false: an error txn, RECONFIGDISABLED. */
         do_write(c, xid, ZOO_OP_RECONFIG, NULL, 0);
-        goto done;
+        return true;
 
     case ZOO_OP_EXISTS: {
         struct jute_path_watch_request r;
@@ -829,9 +717,9 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
             tree_watch_add(srv->tree, r.path, TREE_WATCH_DATA, c);
         struct jute_stat st;
         tree_node_stat(n, &st);
-        size_t at = reply_begin(c, xid, zxid, ZOK);
+        size_t at = conn_reply_begin(c, xid, zxid, ZOK);
         jute_put_stat(&c->out, &st);
-        reply_end(c, at);
+        conn_reply_end(c, at);
         goto done;
     }
     case ZOO_OP_GETDATA: {
@@ -843,9 +731,9 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
         err = read_get_data(c, &r, &resp);
         if (err != ZOK)
             break;
-        size_t at = reply_begin(c, xid, zxid, ZOK);
+        size_t at = conn_reply_begin(c, xid, zxid, ZOK);
         jute_put_get_data_response(&c->out, &resp);
-        reply_end(c, at);
+        conn_reply_end(c, at);
         goto done;
     }
     case ZOO_OP_GETCHILDREN:
@@ -858,9 +746,9 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
         err = read_get_children(c, &r, &resp);
         if (err != ZOK)
             break;
-        size_t at = reply_begin(c, xid, zxid, ZOK);
+        size_t at = conn_reply_begin(c, xid, zxid, ZOK);
         jute_put_get_children_response(&c->out, &resp, h.type == ZOO_OP_GETCHILDREN2);
-        reply_end(c, at);
+        conn_reply_end(c, at);
         goto done;
     }
     case ZOO_OP_GETACL: {
@@ -877,9 +765,9 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
         if ((err = decode_status(c, &in, h.type)) != ZOK)
             break;
         struct jute_path_response resp = {.path = r.path};
-        size_t at = reply_begin(c, xid, zxid, ZOK);
+        size_t at = conn_reply_begin(c, xid, zxid, ZOK);
         jute_put_path_response(&c->out, &resp);
-        reply_end(c, at);
+        conn_reply_end(c, at);
         goto done;
     }
     case ZOO_OP_GETALLCHILDRENNUMBER: {
@@ -891,9 +779,9 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
         err = find_checked(c, r.path, ZOO_PERM_READ, &n);
         if (err != ZOK)
             break;
-        size_t at = reply_begin(c, xid, zxid, ZOK);
+        size_t at = conn_reply_begin(c, xid, zxid, ZOK);
         jute_put_int(&c->out, (int32_t)tree_count_descendants(srv->tree, n));
-        reply_end(c, at);
+        conn_reply_end(c, at);
         goto done;
     }
     case ZOO_OP_GETEPHEMERALS: {
@@ -906,9 +794,9 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
             err = ZSYSTEMERROR;
             break;
         }
-        size_t at = reply_begin(c, xid, zxid, ZOK);
+        size_t at = conn_reply_begin(c, xid, zxid, ZOK);
         jute_put_get_ephemerals_response(&c->out, &resp);
-        reply_end(c, at);
+        conn_reply_end(c, at);
         goto done;
     }
     case ZOO_OP_MULTIREAD: {
@@ -931,7 +819,7 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
         err = tree_watch_remove(srv->tree, r.path, r.type, c, h.type == ZOO_OP_CHECKWATCHES);
         if (err != ZOK)
             break;
-        reply_empty(c, xid, zxid, ZOK);
+        conn_reply_empty(c, xid, zxid, ZOK);
         goto done;
     }
     case ZOO_OP_ADDWATCH: {
@@ -948,9 +836,9 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
                                                                 : TREE_WATCH_PERSISTENT;
         tree_watch_add(srv->tree, r.path, kind, c);
         /* The Java client reads an ErrorResponse body even on success. */
-        size_t at = reply_begin(c, xid, zxid, ZOK);
+        size_t at = conn_reply_begin(c, xid, zxid, ZOK);
         jute_put_int(&c->out, ZOK);
-        reply_end(c, at);
+        conn_reply_end(c, at);
         goto done;
     }
     case ZOO_OP_SETWATCHES:
@@ -960,7 +848,7 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
         if ((err = decode_status(c, &in, h.type)) != ZOK)
             break;
         tree_set_watches(srv->tree, &r, c);
-        reply_empty(c, ZOO_XID_SET_WATCHES, zxid, ZOK);
+        conn_reply_empty(c, ZOO_XID_SET_WATCHES, zxid, ZOK);
         goto done;
     }
     case ZOO_OP_AUTH: {
@@ -980,12 +868,16 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
     default:
         pd_warn("Received packet at server of unknown type %d from %s:%d", h.type, c->peer_ip,
                 c->peer_port);
-        reply_empty(c, xid, -1, ZUNIMPLEMENTED);
+        conn_reply_empty(c, xid, -1, ZUNIMPLEMENTED);
         conn_close(c, "unknown request type");
-        return;
+        return true;
     }
-    /* An error reply with no body. */
-    reply_empty(c, xid, zxid, err);
+    /* An error reply with no body: after the connection's queued writes, if any. */
+    if (c->n_pending > 0)
+        return false;
+    conn_reply_empty(c, xid, zxid, err);
 done:
-    note_latency(c, started, op_name(h.type), xid, srv->last_zxid, srv->last_zxid != zxid);
+    conn_note_latency(c, started, dispatch_op_name(h.type), xid, srv->last_zxid,
+                      srv->last_zxid != zxid);
+    return true;
 }

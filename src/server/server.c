@@ -42,6 +42,8 @@ static void on_container_tick(uv_timer_t *t)
 static void on_flush_check(uv_check_t *h)
 {
     struct server *srv = h->data;
+    /* Txns made durable this turn are applied and answered before anything is written. */
+    pipeline_commit(srv);
     while (srv->dirty) {
         struct conn *c = srv->dirty;
         srv->dirty = c->dirty_next;
@@ -74,6 +76,13 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_close((uv_handle_t *)&srv->tick_timer, NULL);
     uv_close((uv_handle_t *)&srv->container_timer, NULL);
     /* The flush check stays until every connection is gone; see server_main. */
+}
+
+void server_fatal(struct server *srv)
+{
+    srv->exit_status = 1;
+    if (!srv->is_stopping)
+        on_signal(&srv->sigterm, 0);
 }
 
 /* mkdir -p, as ZooKeeper creates a missing dataDir. */
@@ -170,6 +179,8 @@ int server_main(const char *config_path)
     /* Standalone ZooKeeper gives its session tracker server id 1 (top byte of session ids). */
     srv->server_id = 1;
     stats_init(&srv->stats, server_wall_ms());
+    srv->next_zxid = srv->last_zxid + 1;
+    srv->durable_zxid = srv->last_zxid;
     srv->trace_mask = FOURLW_DEFAULT_TRACE_MASK;
     if (sess_table_init(&srv->sessions, srv->cfg.tick_ms, srv->server_id, server_wall_ms()) != 0)
         goto out_tree;
@@ -202,13 +213,14 @@ int server_main(const char *config_path)
             config_min_session_timeout_ms(&srv->cfg), config_max_session_timeout_ms(&srv->cfg),
             srv->cfg.data_dir);
     uv_run(&srv->loop, UV_RUN_DEFAULT);
-    status = 0;
+    status = srv->exit_status;
 
 out_handles:
     /* Drain: connections close, the flush check goes last. */
     uv_walk(&srv->loop, walk_close, NULL);
     while (uv_run(&srv->loop, UV_RUN_DEFAULT) != 0)
         ;
+    pipeline_close(srv);
     arena_close(&srv->arena);
     sess_table_close(&srv->sessions);
 out_tree:

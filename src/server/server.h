@@ -38,6 +38,8 @@
 /* The ZooKeeper version Paddock speaks, as clients and monitoring parse it. */
 #define SERVER_ZK_VERSION "3.8.0"
 
+struct pending;
+
 enum conn_state { CONN_NEW, CONN_ACTIVE, CONN_CLOSING };
 
 struct conn {
@@ -48,6 +50,9 @@ struct conn {
     char peer_ip[64];     /* textual address, for the ip ACL scheme and cons */
     int peer_port;
     bool is_old_client;   /* ConnectRequest had no readOnly byte: reply without it */
+    bool is_connecting;   /* its createSession txn is not committed yet */
+    bool is_held;         /* input waits: a read behind this connection's own writes */
+    int n_pending;        /* this connection's txns in the pipeline */
     struct jute_id *auth; /* owned array (strings owned): ("ip", peer) + addauth ids;
                              per connection, as ZooKeeper's ServerCnxn.authInfo */
     int n_auth;
@@ -117,7 +122,11 @@ struct server {
     uv_check_t flush_check;     /* writes queued output once per loop turn */
     struct tree *tree;          /* owned */
     struct sess_table sessions;
-    int64_t last_zxid;  /* last txn applied */
+    int64_t last_zxid;         /* last txn applied */
+    int64_t next_zxid;         /* zxid the next prepped txn gets */
+    int64_t durable_zxid;      /* the log holds every txn up to this one, fsynced */
+    struct pending *pend_head; /* prepped, not yet applied, in zxid order (owned) */
+    struct pending *pend_tail;
     struct arena arena; /* per-request memory, reset after each request */
     struct conn *conns; /* all connections (owned through their handles) */
     int n_conns;
@@ -125,6 +134,7 @@ struct server {
     struct conn *dirty_tail; /* last of them */
     struct server_stats stats;
     bool is_stopping;
+    int exit_status;    /* server_main's result: 0, or 1 after server_fatal() */
     int64_t server_id;  /* 0 standalone; top byte of session ids */
     int64_t trace_mask; /* ZooTrace text trace mask, 4lw gtmk/stmk only */
 };
@@ -146,16 +156,71 @@ void conn_flush(struct conn *c);
 void conn_close(struct conn *c, const char *why);
 /* Call after appending a whole frame to c->out: counts it and schedules the write. */
 void conn_sent(struct conn *c);
+/* Starts a reply frame (length word + ReplyHeader) in c->out; returns where it began. */
+size_t conn_reply_begin(struct conn *c, int32_t xid, int64_t zxid, int32_t err);
+/* Ends the frame begun at `at` and schedules it. */
+void conn_reply_end(struct conn *c, size_t at);
+/* A reply with no body (errors, delete, ping...). */
+void conn_reply_empty(struct conn *c, int32_t xid, int64_t zxid, int32_t err);
+/* Records a request's latency and last-op statistics (cons, stat, mntr); is_write: the
+ * request made a txn (mntr's update latency rather than read latency). */
+void conn_note_latency(struct conn *c, int64_t started_ms, const char *op, int32_t xid,
+                       int64_t zxid, bool is_write);
+/* Processes input that was held back (see pipeline.c); call when c->is_held clears. */
+void conn_resume(struct conn *c);
 /* Adds an authenticated id to the connection (copies the strings). PD_ENOMEM. */
 int conn_add_auth(struct conn *c, const char *scheme, const char *id);
 
+/* pipeline.c: the write path (prep -> durable -> apply -> reply), in zxid order. */
+enum pipe_kind {
+    PIPE_REQUEST, /* a client write: reply with the result */
+    PIPE_CONNECT, /* createSession: add the session, then answer the handshake */
+    PIPE_CLOSE,   /* client closeSession: reply, remove the session, close */
+    PIPE_EXPIRE,  /* session expiry: remove the session, close its connection */
+    PIPE_SERVER,  /* deleteContainer and other server-made txns: no one to answer */
+};
+
+struct pipeline_req {
+    enum pipe_kind kind;
+    struct conn *conn; /* who gets the answer (borrowed), or NULL */
+    int64_t session_id;
+    int32_t xid;
+    int32_t op;                   /* PIPE_REQUEST / PIPE_SERVER: the opcode */
+    const void *request;          /* the decoded request for op (see tree_prep); borrowed */
+    int32_t n_ops;                /* multi: number of ops */
+    int32_t timeout_ms;           /* PIPE_CONNECT: negotiated timeout */
+    const struct tree_auth *auth; /* borrowed; NULL for server-made txns */
+    bool session_is_closing;
+};
+
+/* Preps a txn and queues it; it is applied and answered once durable. 0 or PD_ENOMEM. */
+int pipeline_submit(struct server *srv, const struct pipeline_req *r);
+/* Applies and answers, in order, every queued txn up to srv->durable_zxid. */
+void pipeline_commit(struct server *srv);
+/* The connection is going: its queued txns still commit, unanswered. */
+void pipeline_conn_gone(struct server *srv, struct conn *c);
+/* Frees every queued txn (shutdown). */
+void pipeline_close(struct server *srv);
+
+/* storage_thread.c: the txns up to `zxid` are queued; make them durable. */
+void storage_submitted(struct server *srv, int64_t zxid);
+/* Stops the server after an error that leaves the tree unlike its log. */
+void server_fatal(struct server *srv);
+
 /* dispatch.c: one request frame from an established connection. */
-void dispatch_request(struct conn *c, const uint8_t *frame, size_t len);
+/* Returns false, consuming nothing, if the frame must wait (see pipeline.c). */
+bool dispatch_request(struct conn *c, const uint8_t *frame, size_t len);
 /* The handshake: the first frame of a connection. Returns false to close. */
 bool dispatch_connect(struct conn *c, const uint8_t *frame, size_t len);
 /* Expire sessions whose deadline passed; reap containers and TTL nodes. */
 void dispatch_expire_sessions(struct server *srv, int64_t now_mono_ms);
 void dispatch_reap_containers(struct server *srv);
+/* The createSession txn of c's handshake is committed: attach and answer. */
+void dispatch_connected(struct conn *c, struct session *s, int32_t timeout_ms);
+/* True for the opcodes that make a txn (their replies wait for the log). */
+bool dispatch_is_write(int32_t op);
+/* ZooKeeper's short name of an opcode, as cons prints it ("CREA", "GETD"...). */
+const char *dispatch_op_name(int32_t op);
 /* Connection closed: drop its watches; the session lives on until it expires. */
 void dispatch_conn_gone(struct conn *c);
 /* tree_deliver_fn: a watch fired for the connection `watcher`. */
