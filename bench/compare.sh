@@ -56,7 +56,7 @@ SUMMARIZE_ONLY=""
 
 while [ $# -gt 0 ]; do
     case "$1" in
-    --quick) REPS=1; DURATION=1; WARMUP=0.5; JVM_WARMUP=6; PADDOCK_WARMUP=1; CELLS="16:1 64:32" ;;
+    --quick) REPS=1; DURATION=1; WARMUP=0.3; JVM_WARMUP=4; PADDOCK_WARMUP=1; CELLS="16:1 64:32" ;;
     --reps) REPS=$2; shift ;;
     --duration) DURATION=$2; shift ;;
     --warmup) WARMUP=$2; shift ;;
@@ -86,7 +86,7 @@ import csv, math, os, statistics, sys
 out = sys.argv[1]
 rows = list(csv.DictReader(open(os.path.join(out, "raw.tsv")), delimiter="\t"))
 NUM = ["ops_per_s", "p50_us", "p99_us", "p999_us", "srv_cpu_us_per_op", "lg_cpu_us_per_op",
-       "rss_kb"]
+       "rss_kb", "loadavg1"]
 cells, bad = {}, []
 for r in rows:
     key = (r["target"], r["op"], int(r["clients"]), int(r["depth"]))
@@ -97,7 +97,8 @@ for r in rows:
         continue
     c = cells.setdefault(key, {k: [] for k in NUM})
     for k in NUM:
-        c[k].append(float(r[k]))
+        if r.get(k) not in (None, ""):
+            c[k].append(float(r[k]))
 
 def med(t, op, cl, d, k):
     c = cells.get((t, op, cl, d))
@@ -208,6 +209,16 @@ if hwm:
         print("| %s | %.0f |" % (t, statistics.median(v)))
     print()
 
+loads = {}
+for (t, _, _, _), c in cells.items():
+    if c["loadavg1"]:
+        loads.setdefault(t, []).extend(c["loadavg1"])
+if loads:
+    print("1-minute load average at the end of each cell (2 CPUs; above ~2 means other "
+          "processes were competing): " + ", ".join(
+              "%s median %.1f, max %.1f" % (t, statistics.median(v), max(v))
+              for t, v in sorted(loads.items())) + "\n")
+
 if bad:
     print("### Runs with errors or a non-zero exit\n")
     for b in bad:
@@ -246,7 +257,7 @@ OUT=${OUT:-${TMPDIR:-/tmp}/paddock-bench-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 RAW="$OUT/raw.tsv"
 HWM="$OUT/peak_rss.tsv"
-printf 'target\trep\top\tclients\tdepth\tops_per_s\tp50_us\tp99_us\tp999_us\tsrv_cpu_us_per_op\tlg_cpu_us_per_op\trss_kb\terrors\trc\n' >"$RAW"
+printf 'target\trep\top\tclients\tdepth\tops_per_s\tp50_us\tp99_us\tp999_us\tsrv_cpu_us_per_op\tlg_cpu_us_per_op\trss_kb\terrors\trc\tloadavg1\n' >"$RAW"
 printf 'target\trep\tpeak_rss_kb\n' >"$HWM"
 
 # ---- servers ---------------------------------------------------------------
@@ -354,22 +365,24 @@ field() { # RESULT-line key
 run_cell() { # target rep op clients depth
     local target=$1 rep=$2 op=$3 clients=$4 depth=$5 rc=0
     local logf="$OUT/run-$target-rep$rep-$op-c$clients-d$depth.log"
+    # The server's warm-up run created the keys and /bench/seq.
     run_loadgen "$logf" --op "$op" --read-pct 90 --clients "$clients" --depth "$depth" \
-        --duration "$DURATION" --warmup "$WARMUP" || rc=$?
+        --duration "$DURATION" --warmup "$WARMUP" --no-setup || rc=$?
     local r
     r=$(grep '^RESULT' "$logf" | tail -1 || true)
     if [ -z "$r" ]; then
         log "  $op c=$clients d=$depth: no result (rc=$rc), see $logf"
-        printf '%s\t%s\t%s\t%s\t%s\t\t\t\t\t\t\t\t\t%s\n' "$target" "$rep" "$op" "$clients" \
-            "$depth" "$rc" >>"$RAW"
+        printf '%s\t%s\t%s\t%s\t%s\t\t\t\t\t\t\t\t\t%s\t%s\n' "$target" "$rep" "$op" \
+            "$clients" "$depth" "$rc" "$(cut -d' ' -f1 /proc/loadavg)" >>"$RAW"
         return
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$rep" "$op" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$rep" "$op" \
         "$clients" "$depth" "$(field "$r" ops_per_s)" "$(field "$r" p50_us)" \
         "$(field "$r" p99_us)" "$(field "$r" p999_us)" "$(field "$r" server_cpu_us_per_op)" \
         "$(field "$r" client_cpu_us_per_op)" "$(field "$r" server_rss_kb)" \
-        "$(field "$r" errors)" "$rc" >>"$RAW"
+        "$(field "$r" errors)" "$rc" "$(cut -d' ' -f1 /proc/loadavg)" >>"$RAW"
     log "  $op c=$clients d=$depth: $(field "$r" ops_per_s) ops/s p99 $(field "$r" p99_us) us" \
+        "load $(cut -d' ' -f1 /proc/loadavg)" \
         "srv $(field "$r" server_cpu_us_per_op) us/op lg $(field "$r" client_cpu_us_per_op) us/op" \
         "$([ "$rc" = 0 ] || echo "rc=$rc")"
 }

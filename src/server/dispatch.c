@@ -246,7 +246,11 @@ static void do_write(struct conn *c, int32_t xid, int32_t op, const void *req, i
         .auth = &who,
         .session_is_closing = c->sess->is_closing,
     };
-    if (pipeline_submit(c->srv, &pr) != 0) {
+    int rc = pipeline_submit(c->srv, &pr);
+    if (rc == PD_EIO) {
+        /* The txn log failed earlier: this write cannot be made durable, so it fails. */
+        conn_reply_empty(c, xid, c->srv->last_zxid, ZSYSTEMERROR);
+    } else if (rc != 0) {
         pd_error("out of memory processing a write from %s:%d", c->peer_ip, c->peer_port);
         conn_close(c, "out of memory");
     }

@@ -26,6 +26,7 @@
 #include "common/alloc.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "storage/txn.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -41,10 +42,13 @@ struct pending {
     int64_t started_ms; /* monotonic, for latency statistics */
     struct arena arena; /* owns txn's strings and vectors */
     struct tree_txn txn;
+    uint8_t *payload; /* owned: the txn as the log stores it */
+    size_t payload_len;
 };
 
 static void pending_free(struct pending *p)
 {
+    pd_free(p->payload);
     arena_close(&p->arena);
     pd_free(p);
 }
@@ -57,6 +61,8 @@ static void hold_count(struct conn *c, int delta)
 
 int pipeline_submit(struct server *srv, const struct pipeline_req *r)
 {
+    if (srv->is_storage_failed)
+        return PD_EIO;
     struct pending *p = pd_calloc(1, sizeof(*p));
     if (!p)
         return PD_ENOMEM;
@@ -91,6 +97,19 @@ int pipeline_submit(struct server *srv, const struct pipeline_req *r)
         pending_free(p);
         return rc;
     }
+    struct jute_out out;
+    jute_out_init(&out);
+    rc = txn_encode(&out, &p->txn, NULL);
+    if (rc != 0) {
+        /* The overlay holds this txn's changes but it will never be logged: drop the
+         * overlay (as after losing a txn); later preps see the tree and earlier txns'
+         * effects once applied. */
+        jute_out_close(&out);
+        pending_free(p);
+        tree_overlay_clear(srv->tree);
+        return PD_ENOMEM;
+    }
+    p->payload = jute_out_steal(&out, &p->payload_len);
     srv->next_zxid++;
     if (srv->pend_tail)
         srv->pend_tail->next = p;
@@ -98,7 +117,7 @@ int pipeline_submit(struct server *srv, const struct pipeline_req *r)
         srv->pend_head = p;
     srv->pend_tail = p;
     hold_count(p->conn, 1);
-    storage_submitted(srv, p->txn.hdr.zxid);
+    storage_append(srv, p->txn.hdr.zxid, p->payload, p->payload_len);
     return 0;
 }
 
@@ -234,6 +253,7 @@ void pipeline_commit(struct server *srv)
         }
         srv->last_zxid = p->txn.hdr.zxid;
         finish(srv, p, &res);
+        snapshotter_applied(srv);
         struct conn *c = p->conn;
         hold_count(c, -1);
         pending_free(p);
@@ -249,6 +269,27 @@ void pipeline_conn_gone(struct server *srv, struct conn *c)
         if (p->conn == c)
             p->conn = NULL;
     c->n_pending = 0;
+}
+
+void pipeline_fail_pending(struct server *srv)
+{
+    /* Nothing queued will become durable: answer none of it. The clients see their
+     * connection close, as if the server had died, and find out after a restart. */
+    struct pending *p = srv->pend_head;
+    while (p) {
+        struct pending *next = p->next;
+        if (p->conn)
+            conn_close(p->conn, "storage failed");
+        if (p->kind == PIPE_CLOSE || p->kind == PIPE_EXPIRE) {
+            struct session *s = sess_find(&srv->sessions, p->session_id);
+            if (s)
+                s->is_closing = false;
+        }
+        pending_free(p);
+        p = next;
+    }
+    srv->pend_head = srv->pend_tail = NULL;
+    tree_overlay_clear(srv->tree);
 }
 
 void pipeline_close(struct server *srv)

@@ -8,9 +8,15 @@
 #include "common/alloc.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "storage/txnlog.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -57,6 +63,18 @@ static void on_flush_check(uv_check_t *h)
         uv_close((uv_handle_t *)h, NULL);
 }
 
+static void on_sigchld(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    snapshotter_reap(h->data);
+}
+
+static void on_sigusr1(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    snapshotter_take(h->data, "SIGUSR1");
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct server *srv = h->data;
@@ -69,8 +87,19 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_timer_stop(&srv->container_timer);
     for (struct conn *c = srv->conns; c; c = c->next)
         conn_close(c, "server shutting down");
+    /* What the log already holds is applied and answered; the thread ends. */
+    storage_stop(srv);
     uv_signal_stop(&srv->sigterm);
     uv_signal_stop(&srv->sigint);
+    uv_signal_stop(&srv->sigusr1);
+    uv_close((uv_handle_t *)&srv->sigusr1, NULL);
+    if (srv->snap_pid > 0) {
+        /* Let a snapshot being written finish: it is cheap to keep, and complete. */
+        waitpid(srv->snap_pid, NULL, 0);
+        srv->snap_pid = 0;
+    }
+    uv_signal_stop(&srv->sigchld);
+    uv_close((uv_handle_t *)&srv->sigchld, NULL);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
     uv_close((uv_handle_t *)&srv->sigint, NULL);
     uv_close((uv_handle_t *)&srv->tick_timer, NULL);
@@ -103,6 +132,75 @@ static int make_dirs(const char *path)
         }
     }
     return 0;
+}
+
+/*
+ * Takes an exclusive flock on <dir>/.paddock.lock so that a second server on the
+ * same data directory refuses to start. The kernel drops the lock when the
+ * process dies, however it dies. Apache ZooKeeper ignores the file. Returns the
+ * descriptor (kept open for the server's life) or -1.
+ */
+static int lock_dir(const char *dir)
+{
+    char path[4096];
+    if (snprintf(path, sizeof(path), "%s/.paddock.lock", dir) >= (int)sizeof(path)) {
+        pd_error("data directory path too long: %s", dir);
+        return -1;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        pd_error("cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        pd_error("%s is in use by another server (%s is locked); refusing to start", dir, path);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int64_t clock_ms(void *arg)
+{
+    (void)arg;
+    return (int64_t)(uv_hrtime() / 1000000);
+}
+
+/*
+ * Recovers the tree from <dataDir>/version-2 and <dataLogDir>/version-2 (made
+ * if missing, as ZooKeeper does) and starts the storage thread on the log.
+ */
+static int open_storage(struct server *srv)
+{
+    char snap_dir[4096], log_dir[4096];
+    snprintf(snap_dir, sizeof(snap_dir), "%s/version-2", srv->cfg.data_dir);
+    snprintf(log_dir, sizeof(log_dir), "%s/version-2", srv->cfg.data_log_dir);
+    if (make_dirs(snap_dir) != 0 || make_dirs(log_dir) != 0) {
+        pd_error("cannot create %s or %s: %s", snap_dir, log_dir, strerror(errno));
+        return PD_EIO;
+    }
+    file_posix_init(&srv->fs);
+    srandom((unsigned)(server_wall_ms() ^ getpid()));
+    int rc = recovery_run(srv, snap_dir, log_dir);
+    if (rc != 0)
+        return rc;
+    srv->next_zxid = srv->last_zxid + 1;
+    srv->durable_zxid = srv->last_zxid;
+    struct txnlog_options opt;
+    txnlog_options_default(&opt);
+    opt.prealloc_bytes = (uint64_t)srv->cfg.pre_alloc_size_kb * 1024;
+    opt.fsync_warn_ms = srv->cfg.fsync_warning_threshold_ms;
+    opt.clock = clock_ms;
+    struct txnlog *log;
+    rc = txnlog_open(&srv->fs, log_dir, &opt, &log);
+    if (rc == 0) {
+        rc = storage_start(srv, log);
+        if (rc != 0)
+            txnlog_close(log);
+    }
+    if (rc != 0)
+        pd_error("cannot start the txn log in %s: %s", log_dir, pd_strerror(rc));
+    return rc;
 }
 
 static int listen_client_port(struct server *srv)
@@ -148,6 +246,7 @@ int server_main(const char *config_path)
         fprintf(stderr, "paddock: out of memory\n");
         return 1;
     }
+    srv->lock_fds[0] = srv->lock_fds[1] = -1;
     int status = 1;
     config_init(&srv->cfg);
     if (config_load(&srv->cfg, config_path) != 0) {
@@ -168,6 +267,18 @@ int server_main(const char *config_path)
         pd_error("cannot create dataDir %s: %s", srv->cfg.data_dir, strerror(errno));
         goto out_config;
     }
+    srv->lock_fds[0] = lock_dir(srv->cfg.data_dir);
+    if (srv->lock_fds[0] < 0)
+        goto out_config;
+    if (strcmp(srv->cfg.data_log_dir, srv->cfg.data_dir) != 0) {
+        if (make_dirs(srv->cfg.data_log_dir) != 0) {
+            pd_error("cannot create dataLogDir %s: %s", srv->cfg.data_log_dir, strerror(errno));
+            goto out_config;
+        }
+        srv->lock_fds[1] = lock_dir(srv->cfg.data_log_dir);
+        if (srv->lock_fds[1] < 0)
+            goto out_config;
+    }
     if (uv_loop_init(&srv->loop) != 0)
         goto out_config;
     srv->tree = tree_new(dispatch_deliver, srv);
@@ -179,12 +290,12 @@ int server_main(const char *config_path)
     /* Standalone ZooKeeper gives its session tracker server id 1 (top byte of session ids). */
     srv->server_id = 1;
     stats_init(&srv->stats, server_wall_ms());
-    srv->next_zxid = srv->last_zxid + 1;
-    srv->durable_zxid = srv->last_zxid;
     srv->trace_mask = FOURLW_DEFAULT_TRACE_MASK;
     if (sess_table_init(&srv->sessions, srv->cfg.tick_ms, srv->server_id, server_wall_ms()) != 0)
         goto out_tree;
     arena_init(&srv->arena, 64 * 1024);
+    if (open_storage(srv) != 0)
+        goto out_handles;
 
     if (listen_client_port(srv) != 0)
         goto out_handles;
@@ -193,6 +304,11 @@ int server_main(const char *config_path)
     srv->sigterm.data = srv->sigint.data = srv;
     uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
     uv_signal_start(&srv->sigint, on_signal, SIGINT);
+    uv_signal_init(&srv->loop, &srv->sigchld);
+    uv_signal_init(&srv->loop, &srv->sigusr1);
+    srv->sigchld.data = srv->sigusr1.data = srv;
+    uv_signal_start(&srv->sigchld, on_sigchld, SIGCHLD);
+    uv_signal_start(&srv->sigusr1, on_sigusr1, SIGUSR1);
     uv_timer_init(&srv->loop, &srv->tick_timer);
     srv->tick_timer.data = srv;
     uv_timer_start(&srv->tick_timer, on_tick, (uint64_t)srv->cfg.tick_ms,
@@ -208,10 +324,11 @@ int server_main(const char *config_path)
     uv_check_start(&srv->flush_check, on_flush_check);
 
     pd_info("Paddock %s (ZooKeeper %s protocol) standalone, tickTime %d ms, session timeouts "
-            "%d-%d ms, dataDir %s; data is in memory only until durable storage lands (#3)",
+            "%d-%d ms, dataDir %s, dataLogDir %s%s",
             PADDOCK_VERSION, SERVER_ZK_VERSION, srv->cfg.tick_ms,
             config_min_session_timeout_ms(&srv->cfg), config_max_session_timeout_ms(&srv->cfg),
-            srv->cfg.data_dir);
+            srv->cfg.data_dir, srv->cfg.data_log_dir,
+            srv->cfg.force_sync ? "" : "; forceSync=no: writes are not fsynced");
     uv_run(&srv->loop, UV_RUN_DEFAULT);
     status = srv->exit_status;
 
@@ -221,6 +338,7 @@ out_handles:
     while (uv_run(&srv->loop, UV_RUN_DEFAULT) != 0)
         ;
     pipeline_close(srv);
+    storage_free(srv);
     arena_close(&srv->arena);
     sess_table_close(&srv->sessions);
 out_tree:
@@ -228,6 +346,9 @@ out_tree:
 out_loop:
     uv_loop_close(&srv->loop);
 out_config:
+    for (int i = 0; i < 2; i++)
+        if (srv->lock_fds[i] >= 0)
+            close(srv->lock_fds[i]);
     config_free(&srv->cfg);
     pd_free(srv);
     if (status == 0)

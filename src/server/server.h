@@ -29,10 +29,12 @@
 #include "jute/jute.h"
 #include "server/config.h"
 #include "server/session.h"
+#include "storage/file.h"
 #include "tree/tree.h"
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uv.h>
 
 /* The ZooKeeper version Paddock speaks, as clients and monitoring parse it. */
@@ -134,7 +136,18 @@ struct server {
     struct conn *dirty_tail; /* last of them */
     struct server_stats stats;
     bool is_stopping;
-    int exit_status;    /* server_main's result: 0, or 1 after server_fatal() */
+    int exit_status;              /* server_main's result: 0, or 1 after server_fatal() */
+    struct storage *storage;      /* owned; NULL until started */
+    struct file_fs fs;            /* file backend for logs and snapshots */
+    uv_signal_t sigchld, sigusr1; /* snapshot writer ended; snapshot on demand */
+    pid_t snap_pid;               /* the snapshot writer running, or 0 */
+    int64_t snap_zxid;            /* the zxid it writes */
+    int64_t snap_started_ms;      /* monotonic */
+    int64_t txns_since_snap;      /* applied since the last snapshot started */
+    int64_t snap_threshold;       /* take one when txns_since_snap reaches this (0: unset) */
+    int64_t snap_count_taken;     /* snapshots written since start */
+    bool is_storage_failed;       /* a log write or fsync failed: writes are refused */
+    int lock_fds[2];    /* flocks on dataDir and dataLogDir (-1 if none); closed at exit */
     int64_t server_id;  /* 0 standalone; top byte of session ids */
     int64_t trace_mask; /* ZooTrace text trace mask, 4lw gtmk/stmk only */
 };
@@ -202,8 +215,31 @@ void pipeline_conn_gone(struct server *srv, struct conn *c);
 /* Frees every queued txn (shutdown). */
 void pipeline_close(struct server *srv);
 
-/* storage_thread.c: the txns up to `zxid` are queued; make them durable. */
-void storage_submitted(struct server *srv, int64_t zxid);
+/* Nothing queued can become durable any more: drop it all, answering none of it. */
+void pipeline_fail_pending(struct server *srv);
+
+/* storage_thread.c: group commit on a thread of its own. */
+struct txnlog;
+/* Starts the storage thread, which takes ownership of `log`. 0 or PD_ENOMEM. */
+int storage_start(struct server *srv, struct txnlog *log);
+/* Queues one txn's log payload (borrowed until the txn is durable). Without a started
+ * storage thread the txn is durable at once. */
+void storage_append(struct server *srv, int64_t zxid, const uint8_t *data, size_t len);
+/* The txn log starts a new file at the first txn >= from_zxid (snapshots). */
+void storage_roll(struct server *srv, int64_t from_zxid);
+/* Drains and joins the storage thread (shutdown); storage_free() releases it after the
+ * loop has closed its handle. */
+void storage_stop(struct server *srv);
+void storage_free(struct server *srv);
+/* recovery.c: loads the newest valid snapshot and replays the log after it into the tree
+ * and session table; sets srv->last_zxid. 0, or an error already logged. */
+int recovery_run(struct server *srv, const char *snap_dir, const char *log_dir);
+/* snapshotter.c: fork-based snapshots. Starts one unless one runs; 0 if started. */
+int snapshotter_take(struct server *srv, const char *why);
+/* A txn was applied: take a snapshot when the randomised snapCount is reached. */
+void snapshotter_applied(struct server *srv);
+/* SIGCHLD: collects the writer's status if it ended. */
+void snapshotter_reap(struct server *srv);
 /* Stops the server after an error that leaves the tree unlike its log. */
 void server_fatal(struct server *srv);
 

@@ -1,11 +1,242 @@
 /*
- * Durability of queued txns. Until the txn log lands (issue #3) every queued
- * txn counts as durable as soon as it is queued; pipeline_commit() applies it
- * at the end of the loop turn, so replies are still batched per turn.
+ * The storage thread: makes queued txns durable with group commit.
+ *
+ * The loop thread hands each prepped txn's log payload over with
+ * storage_append() (the payload stays owned by its pipeline entry, which is
+ * not freed before the txn is durable). The storage thread takes everything
+ * handed over since its last fsync, appends it to the txn log, fsyncs once,
+ * and publishes the highest zxid now durable; a uv_async wakes the loop,
+ * which applies and answers those txns (pipeline_commit). While one fsync
+ * runs, new txns pile up and the next fsync covers them all.
+ *
+ * A failed write or fsync is final (storage enters a sticky failed state, as
+ * SQLite's pager does): nothing after the last good fsync is ever reported
+ * durable, the loop stops acknowledging writes and says so once, and a
+ * restart recovers from what is on disk.
+ *
+ * Shared state (under mu): `queue`, `stop`, `roll_at`, `durable`, `err`,
+ * `errmsg`. The txn log itself is touched only by the storage thread after
+ * storage_start().
  */
 #include "server/server.h"
 
-void storage_submitted(struct server *srv, int64_t zxid)
+#include "common/alloc.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "storage/txnlog.h"
+
+#include <string.h>
+
+struct slog_item {
+    int64_t zxid;
+    const uint8_t *data; /* borrowed from the pipeline entry */
+    size_t len;
+};
+
+struct slog_vec {
+    struct slog_item *items; /* owned */
+    size_t n, cap;
+};
+
+struct storage {
+    struct server *srv; /* borrowed */
+    uv_thread_t thread;
+    uv_mutex_t mu;
+    uv_cond_t cv;
+    uv_async_t done;       /* storage thread -> loop: durable moved or err set */
+    struct slog_vec queue; /* handed over, not yet taken by the thread (under mu) */
+    struct slog_vec batch; /* the thread's current batch (thread only) */
+    bool stop;             /* under mu */
+    int64_t roll_at;       /* under mu: start a new log file at this zxid; 0 = none */
+    int64_t durable;       /* under mu: every txn up to this zxid is fsynced */
+    int err;               /* under mu: sticky; 0 or the PD_E* that stopped storage */
+    char errmsg[512];      /* under mu */
+    bool is_err_reported;  /* loop only */
+    bool force_sync;       /* forceSync */
+    struct txnlog *log;    /* owned; the thread's once started */
+};
+
+static int vec_push(struct slog_vec *v, struct slog_item it)
 {
-    srv->durable_zxid = zxid;
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 256;
+        struct slog_item *items = pd_realloc(v->items, cap * sizeof(*items));
+        if (!items)
+            return PD_ENOMEM;
+        v->items = items;
+        v->cap = cap;
+    }
+    v->items[v->n++] = it;
+    return 0;
+}
+
+static void set_err(struct storage *st, int err, const char *msg)
+{
+    uv_mutex_lock(&st->mu);
+    if (!st->err) {
+        st->err = err;
+        snprintf(st->errmsg, sizeof(st->errmsg), "%s", msg);
+    }
+    uv_mutex_unlock(&st->mu);
+}
+
+static void storage_main(void *arg)
+{
+    struct storage *st = arg;
+    uv_mutex_lock(&st->mu);
+    for (;;) {
+        while (st->queue.n == 0 && !st->stop)
+            uv_cond_wait(&st->cv, &st->mu);
+        if (st->queue.n == 0 && st->stop)
+            break;
+        /* Take the whole queue: this fsync covers all of it. */
+        struct slog_vec tmp = st->queue;
+        st->queue = st->batch;
+        st->queue.n = 0;
+        st->batch = tmp;
+        int64_t roll_at = st->roll_at;
+        bool failed = st->err != 0;
+        uv_mutex_unlock(&st->mu);
+
+        int rc = 0;
+        int64_t last = 0;
+        for (size_t i = 0; i < st->batch.n && !failed && rc == 0; i++) {
+            const struct slog_item *it = &st->batch.items[i];
+            if (roll_at && it->zxid >= roll_at) {
+                rc = txnlog_roll(st->log);
+                roll_at = 0;
+                if (rc != 0)
+                    break;
+            }
+            rc = txnlog_append(st->log, it->zxid, it->data, it->len);
+            last = it->zxid;
+        }
+        /* One fsync for the whole batch; txnlog_sync times it and warns when slow. */
+        if (!failed && rc == 0 && last)
+            rc = txnlog_sync(st->log, st->force_sync, NULL);
+        if (rc != 0)
+            set_err(st, rc, txnlog_errmsg(st->log));
+        uv_mutex_lock(&st->mu);
+        if (roll_at == 0 && st->roll_at && st->roll_at <= last)
+            st->roll_at = 0;
+        if (rc == 0 && !st->err && last)
+            st->durable = last;
+        uv_mutex_unlock(&st->mu);
+        uv_async_send(&st->done);
+        uv_mutex_lock(&st->mu);
+    }
+    uv_mutex_unlock(&st->mu);
+}
+
+/* Loop side: the storage thread made progress (or failed). */
+static void on_done(uv_async_t *h)
+{
+    struct storage *st = h->data;
+    struct server *srv = st->srv;
+    uv_mutex_lock(&st->mu);
+    int64_t durable = st->durable;
+    int err = st->err;
+    char msg[sizeof(st->errmsg)];
+    memcpy(msg, st->errmsg, sizeof(msg));
+    uv_mutex_unlock(&st->mu);
+    if (durable > srv->durable_zxid)
+        srv->durable_zxid = durable;
+    pipeline_commit(srv);
+    if (err && !st->is_err_reported) {
+        st->is_err_reported = true;
+        pd_error("writing the txn log failed: %s (%s). No further write will be acknowledged; "
+                 "reads go on. Fix the disk and restart the server: every acknowledged write "
+                 "is on disk.",
+                 msg, pd_strerror(err));
+        srv->is_storage_failed = true;
+        pipeline_fail_pending(srv);
+    }
+}
+
+int storage_start(struct server *srv, struct txnlog *log)
+{
+    struct storage *st = pd_calloc(1, sizeof(*st));
+    if (!st)
+        return PD_ENOMEM;
+    st->srv = srv;
+    st->log = log;
+    st->durable = srv->last_zxid;
+    st->force_sync = srv->cfg.force_sync;
+    if (uv_mutex_init(&st->mu) != 0)
+        goto out_free;
+    if (uv_cond_init(&st->cv) != 0)
+        goto out_mutex;
+    if (uv_async_init(&srv->loop, &st->done, on_done) != 0)
+        goto out_cond;
+    st->done.data = st;
+    if (uv_thread_create(&st->thread, storage_main, st) != 0) {
+        uv_close((uv_handle_t *)&st->done, NULL);
+        goto out_cond;
+    }
+    srv->storage = st;
+    return 0;
+out_cond:
+    uv_cond_destroy(&st->cv);
+out_mutex:
+    uv_mutex_destroy(&st->mu);
+out_free:
+    pd_free(st);
+    return PD_ENOMEM;
+}
+
+void storage_append(struct server *srv, int64_t zxid, const uint8_t *data, size_t len)
+{
+    struct storage *st = srv->storage;
+    if (!st) {
+        /* No log (tests of the pipeline alone): durable at once. */
+        srv->durable_zxid = zxid;
+        return;
+    }
+    uv_mutex_lock(&st->mu);
+    int rc = vec_push(&st->queue, (struct slog_item){.zxid = zxid, .data = data, .len = len});
+    if (rc == 0)
+        uv_cond_signal(&st->cv);
+    uv_mutex_unlock(&st->mu);
+    if (rc != 0)
+        set_err(st, rc, "out of memory queueing a txn for the log");
+}
+
+void storage_roll(struct server *srv, int64_t from_zxid)
+{
+    struct storage *st = srv->storage;
+    if (!st)
+        return;
+    uv_mutex_lock(&st->mu);
+    st->roll_at = from_zxid;
+    uv_mutex_unlock(&st->mu);
+}
+
+/* Called from the loop, which then keeps running until `done` is closed. */
+void storage_stop(struct server *srv)
+{
+    struct storage *st = srv->storage;
+    if (!st)
+        return;
+    uv_mutex_lock(&st->mu);
+    st->stop = true;
+    uv_cond_signal(&st->cv);
+    uv_mutex_unlock(&st->mu);
+    uv_thread_join(&st->thread);
+    /* Whatever the last fsync made durable is applied and answered before the end. */
+    on_done(&st->done);
+    uv_close((uv_handle_t *)&st->done, NULL);
+}
+
+void storage_free(struct server *srv)
+{
+    struct storage *st = srv->storage;
+    if (!st)
+        return;
+    txnlog_close(st->log);
+    pd_free(st->queue.items);
+    pd_free(st->batch.items);
+    uv_cond_destroy(&st->cv);
+    uv_mutex_destroy(&st->mu);
+    pd_free(st);
+    srv->storage = NULL;
 }

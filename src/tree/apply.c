@@ -96,7 +96,9 @@ static int32_t set_cversion_pzxid(struct tree *t, const char *path, size_t len, 
         *pd_err = PD_ENOMEM;
         return ZOK;
     }
+    uint32_t dig = digest_begin(t, path, len, id);
     node_change_commit(t, &c);
+    digest_end(t, path, len, id, dig);
     return ZOK;
 }
 
@@ -182,9 +184,13 @@ static int apply_create(struct tree *t, const struct jute_txn_header *hdr, const
         return PD_ENOMEM;
     }
     /* Nothing can fail from here on. */
-    if (parent_changes)
+    if (parent_changes) {
+        uint32_t dig = digest_begin(t, pp.parent, pp.parent_len, parent);
         node_change_commit(t, &pc);
+        digest_end(t, pp.parent, pp.parent_len, parent, dig);
+    }
     node_new_commit(t, &nn, parent, slot);
+    t->digest += digest_node(path, len, node_get(t, nn.id));
     quota_limit_commit(t, limit);
     quota_commit(t, &qu);
     /* ZooKeeper's cached size counts the txn's data, not the stats it wrote instead */
@@ -242,14 +248,18 @@ static int apply_delete(struct tree *t, const char *path, int64_t zxid, struct a
         }
     }
     /* Nothing can fail from here on. */
-    if (parent_changes)
+    if (parent_changes) {
+        uint32_t dig = digest_begin(t, pp.parent, pp.parent_len, parent);
         node_change_commit(t, &pc);
+        digest_end(t, pp.parent, pp.parent_len, parent, dig);
+    }
     if (id == NODE_NIL) {
         res->err = ZNONODE;
         return 0;
     }
     const struct tree_node *n = node_get(t, id);
     int64_t size = utf16_len(path, len) + (n->data_len > 0 ? n->data_len : 0);
+    t->digest -= digest_node(path, len, n);
     uint32_t slot;
     node_remove(t, id, &slot);
     t->data_size -= size;
@@ -295,7 +305,9 @@ static int apply_set_data(struct tree *t, const struct jute_txn_header *hdr,
         quota_abort(&qu);
         return PD_ENOMEM;
     }
+    uint32_t dig = digest_begin(t, tx->path, len, id);
     node_change_commit(t, &c);
+    digest_end(t, tx->path, len, id, dig);
     quota_commit(t, &qu);
     t->data_size += (int64_t)new_len - old_len;
     client_stat(t, id, &res->stat);
@@ -306,7 +318,8 @@ static int apply_set_data(struct tree *t, const struct jute_txn_header *hdr,
 
 static int apply_set_acl(struct tree *t, const struct jute_set_acl_txn *tx, struct tree_result *res)
 {
-    uint32_t id = node_lookup(t, tx->path, strlen(tx->path));
+    size_t len = strlen(tx->path);
+    uint32_t id = node_lookup(t, tx->path, len);
     if (id == NODE_NIL) {
         res->err = ZNONODE;
         return 0;
@@ -323,7 +336,9 @@ static int apply_set_acl(struct tree *t, const struct jute_set_acl_txn *tx, stru
         node_change_abort(&c);
         return PD_ENOMEM;
     }
+    uint32_t dig = digest_begin(t, tx->path, len, id);
     node_change_commit(t, &c);
+    digest_end(t, tx->path, len, id, dig);
     struct tree_node *n = node_get(t, id);
     acl_release(&t->acls, n->acl);
     n->acl = slot;

@@ -195,6 +195,7 @@ int tree_load_begin(struct tree *t)
     t->ttls = NODE_NIL;
     t->n_ephemerals = 0;
     t->data_size = 0;
+    t->digest = 0;
     t->size_skew = 0;
     t->sessions.count = 0;
     t->sessions.mask = 0;
@@ -277,6 +278,7 @@ int tree_load_node(struct tree *t, const char *path, const struct jute_stat_pers
     if (len == 0)
         t->root = nn.id;
     t->data_size += utf16_len(path, len) + (data.len > 0 ? data.len : 0);
+    t->digest += digest_node(path, len, node_get(t, nn.id));
     return 0;
 }
 

@@ -54,6 +54,9 @@ struct tree *tree_new(tree_deliver_fn deliver, void *ctx)
     /* approximateDataSize(): "" 0, "/" 1, "/zookeeper" 10, "/zookeeper/quota" 16,
      * "/zookeeper/config" 17. */
     t->data_size = 44;
+    /* The digest counts "" and "/zookeeper"; the nodes below "/zookeeper/" count 0. */
+    t->digest = (uint64_t)digest_node("", 0, node_get(t, t->root)) +
+                digest_node("/zookeeper", 10, node_get(t, zk));
     return t;
 fail:
     tree_free(t);
@@ -311,5 +314,12 @@ int tree_check(const struct tree *t, const char **why)
         rc = ov_check(&t->ov, why);
     if (rc == 0)
         rc = watch_check(&t->w, why);
+    uint64_t digest;
+    if (rc == 0 && (rc = digest_compute(t, &digest)) == PD_ENOMEM)
+        *why = "out of memory while checking";
+    if (rc == 0 && digest != t->digest) {
+        *why = "tree digest differs from the sum of the node digests";
+        rc = PD_ECORRUPT;
+    }
     return rc;
 }

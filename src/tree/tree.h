@@ -135,6 +135,25 @@ void tree_foreach_session(const struct tree *t, tree_session_visit_fn fn, void *
  */
 int64_t tree_approx_data_size(const struct tree *t);
 
+/*
+ * The tree digest as ZooKeeper 3.6+ computes it (DataTree.getTreeDigest,
+ * DigestCalculator version 2): the sum mod 2^64 of a CRC-32 of each node's
+ * path, data and persisted stat, nodes under "/zookeeper/" excluded. Kept up
+ * to date by every apply and load; what the txn log's TxnDigest and the
+ * snapshot's ZxidDigest carry.
+ */
+int64_t tree_digest(const struct tree *t);
+/* DigestCalculator's version, as TxnDigest.version and ZxidDigest.digestVersion carry it. */
+#define TREE_DIGEST_VERSION 2
+/*
+ * One node's share of the digest, for a node at `path` (len bytes; "" or "/"
+ * for the root) with this data and persisted stat: what tree_digest() sums.
+ * 0 for paths under "/zookeeper/". For tools that read a snapshot without
+ * building a tree.
+ */
+uint32_t tree_digest_node(const char *path, size_t len, struct jute_buf data,
+                          const struct jute_stat_persisted *st);
+
 /* ---- ACLs and authentication ---------------------------------------------- */
 
 /* Who is asking, for ACL checks. */

@@ -446,6 +446,7 @@ struct tree {
     uint32_t ttls;       /* head of the TTL list, or NODE_NIL */
     int64_t n_ephemerals;
     int64_t data_size; /* approximate data size, as ZooKeeper counts it */
+    uint64_t digest;   /* the tree digest (digest.c): sum of node digests mod 2^64 */
     bool ext_types;
 
     struct acl_cache acls;
@@ -552,6 +553,21 @@ void quota_limit_deleted(struct tree *t, const char *parent, size_t parent_len, 
 /* setupQuota after a load. 0 or PD_ENOMEM. */
 int quota_setup(struct tree *t);
 void quota_close(struct chash *h);
+
+/* digest.c: DigestCalculator (version 2). */
+/* The digest of a node at `path` with this data and stat (0 under "/zookeeper/"). */
+uint32_t digest_of(const char *path, size_t len, const uint8_t *data, int32_t data_len,
+                   const struct node_stat *st);
+/* The digest of node n, whose full path is `path` ("" or "/" for the root). */
+uint32_t digest_node(const char *path, size_t len, const struct tree_node *n);
+/*
+ * Around a change of node `id`'s stat or data (NodeHashMap preChange/postChange):
+ * digest_begin() before, digest_end() after with what digest_begin() returned.
+ */
+uint32_t digest_begin(const struct tree *t, const char *path, size_t len, uint32_t id);
+void digest_end(struct tree *t, const char *path, size_t len, uint32_t id, uint32_t before);
+/* The digest recomputed from every node. 0 or PD_ENOMEM. */
+int digest_compute(const struct tree *t, uint64_t *out);
 
 /* serialize.c: frees the ACL index map of an unfinished load. */
 void load_map_free(struct tree *t);

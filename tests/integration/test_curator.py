@@ -30,6 +30,16 @@ What the checks cover (see CuratorCheck.java):
   shared_count              SharedCount, stale version refused
   distributed_atomic_long   DistributedAtomicLong: 4 threads on 2 sessions,
                             100 optimistic increments, compareAndSet
+  read_write_lock           InterProcessReadWriteLock: shared readers,
+                            exclusive writer
+  leader_selector           LeaderSelector: each of two takes leadership
+  double_barrier            DistributedDoubleBarrier with two members
+  group_member              GroupMember: members and their data
+  tree_cache                TreeCache: nested add/update/remove events
+  distributed_queue         DistributedQueue: producer and consumer on two
+                            sessions, FIFO
+  persistent_ttl_node       PersistentTtlNode: a container with a TTL child
+                            kept touched; both gone after close
   persistent_ephemeral_node PersistentNode(EPHEMERAL): owner, re-created
                             after someone deletes it, removed on close
   ephemeral_gone_with_session  closeSession deletes the session's ephemerals
@@ -80,6 +90,13 @@ CHECKS = [
     "path_children_cache",
     "shared_count",
     "distributed_atomic_long",
+    "read_write_lock",
+    "leader_selector",
+    "double_barrier",
+    "group_member",
+    "tree_cache",
+    "distributed_queue",
+    "persistent_ttl_node",
     "persistent_ephemeral_node",
     "ephemeral_gone_with_session",
     "one_shot_watch_and_sync",

@@ -17,16 +17,10 @@ import signal
 
 import pytest
 
-from zkserver import default_target, digest
+from zkserver import digest
 from zkutil import wait_until
 from zkwire import (Err, Flags, Op, RawClient, enc_create, enc_set_data,
                     raw_session)
-
-# Paddock keeps data in memory until durable storage lands (issue #3); these
-# tests pin ZooKeeper's behaviour for that issue and run against Apache now.
-pytestmark = pytest.mark.skipif(
-    default_target() == "paddock",
-    reason="TODO(#3): Paddock has no durable storage yet")
 
 
 def walk(c, root):

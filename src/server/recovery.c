@@ -1,0 +1,130 @@
+/*
+ * Start-up recovery: rebuild the tree and the session table from the data
+ * directory, as ZooKeeper's ZKDatabase.loadDataBase does: the newest snapshot
+ * that validates, then every logged txn after it, in zxid order.
+ *
+ *   - A torn or partial last record (a crash mid-write) is the end of the
+ *     log: the log is cut there, so the next start sees a clean tail. Such a
+ *     record was never fsynced, so it was never acknowledged.
+ *   - A bad record with valid records after it is corruption in the middle
+ *     of the log: recovery refuses to start rather than drop data.
+ *   - Sessions come back with their timeouts, their expiry counted from now
+ *     (as ZooKeeper re-tracks them after loading).
+ */
+#include "server/server.h"
+
+#include "common/alloc.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "storage/snapshot.h"
+#include "storage/txn.h"
+#include "storage/txnlog.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The session bookkeeping a replayed txn implies. */
+static int replay_sessions(struct server *srv, const struct tree_txn *txn, int64_t now)
+{
+    int64_t id = txn->hdr.client_id;
+    if (txn->hdr.type == ZOO_OP_CREATESESSION) {
+        int rc = sess_add(&srv->sessions, id, txn->u.create_session.timeout_ms, now, NULL);
+        return rc == PD_EEXIST ? 0 : rc;
+    }
+    if (txn->hdr.type == ZOO_OP_CLOSESESSION) {
+        struct session *s = sess_find(&srv->sessions, id);
+        if (s)
+            sess_remove(&srv->sessions, s);
+    }
+    return 0;
+}
+
+static int snap_session(void *arg, int64_t id, int32_t timeout_ms)
+{
+    struct server *srv = arg;
+    int rc = sess_add(&srv->sessions, id, timeout_ms, server_mono_ms(srv), NULL);
+    return rc == PD_EEXIST ? 0 : rc;
+}
+
+int recovery_run(struct server *srv, const char *snap_dir, const char *log_dir)
+{
+    int64_t zxid = 0;
+    int64_t now = server_mono_ms(srv);
+    char errmsg[512] = "";
+    struct snap_info info;
+    int rc = snap_find_newest(&srv->fs, snap_dir, srv->tree, snap_session, srv, &info, errmsg,
+                              sizeof(errmsg));
+    if (rc == 0) {
+        zxid = info.zxid;
+        pd_info("loaded %s/%s: zxid 0x%" PRIx64 ", %" PRId64 " znodes, %" PRId64 " sessions",
+                snap_dir, info.name, (uint64_t)zxid, info.n_nodes, info.n_sessions);
+        if (info.digest_state == SNAP_DIGEST_MISMATCH)
+            pd_warn("%s: the stored tree digest does not match the nodes (ZooKeeper loads on)",
+                    info.name);
+    } else if (rc != PD_ENOENT) {
+        pd_error("cannot load a snapshot from %s: %s; refusing to start", snap_dir, errmsg);
+        return rc;
+    }
+    int64_t snap_zxid = zxid;
+
+    struct txnlog_iter *it = txnlog_iter_new(&srv->fs, log_dir, zxid + 1);
+    if (!it)
+        return PD_ENOMEM;
+    struct arena a;
+    arena_init(&a, 16 * 1024);
+    int64_t n = 0;
+    struct txnlog_record rec;
+    while ((rc = txnlog_iter_next(it, &rec)) == 1) {
+        if (rec.zxid <= zxid)
+            continue;
+        arena_reset(&a);
+        struct tree_txn txn;
+        struct tree_result res;
+        rc = txn_decode(rec.payload, rec.len, &a, &txn, NULL, NULL);
+        if (rc != 0) {
+            pd_error("%s: record at %" PRIu64 " (zxid 0x%" PRIx64 "): %s", rec.file, rec.offset,
+                     (uint64_t)rec.zxid, rc == PD_ENOMEM ? "out of memory" : "not a txn");
+            rc = rc == PD_ENOMEM ? PD_ENOMEM : PD_ECORRUPT;
+            goto out;
+        }
+        /* NONODE or NODEEXISTS in a result is a replay over a fuzzy snapshot (ZooKeeper
+         * ignores them too); only running out of memory stops recovery. */
+        rc = tree_apply(srv->tree, &txn, &a, &res);
+        if (rc == 0)
+            rc = replay_sessions(srv, &txn, now);
+        if (rc != 0)
+            goto out;
+        zxid = rec.zxid;
+        n++;
+    }
+    if (rc < 0) {
+        pd_error("the txn log in %s is corrupt: %s; refusing to start rather than drop "
+                 "acknowledged data",
+                 log_dir, txnlog_iter_errmsg(it));
+        goto out;
+    }
+    const struct txnlog_end *end = txnlog_iter_end(it);
+    if (end->is_torn) {
+        pd_warn("%s: torn record at offset %" PRIu64 " (%s): a write cut short by a crash, "
+                "never acknowledged; truncating the log after zxid 0x%" PRIx64,
+                end->file, end->offset, end->why, (uint64_t)zxid);
+        rc = txnlog_truncate(&srv->fs, log_dir, zxid, errmsg, sizeof(errmsg));
+        if (rc != 0) {
+            pd_error("cannot truncate the torn log tail: %s", errmsg);
+            goto out;
+        }
+    }
+    rc = 0;
+    srv->last_zxid = zxid;
+    if (n > 0 || snap_zxid > 0)
+        pd_info("recovered zxid 0x%" PRIx64 ": snapshot 0x%" PRIx64 " + %" PRId64
+                " logged txns, %" PRId64 " znodes, %zu sessions",
+                (uint64_t)zxid, (uint64_t)snap_zxid, n, tree_node_count(srv->tree),
+                srv->sessions.count);
+out:
+    arena_close(&a);
+    txnlog_iter_free(it);
+    return rc;
+}

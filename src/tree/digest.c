@@ -1,0 +1,133 @@
+/*
+ * The tree digest (ZooKeeper 3.6+, digest.enabled, on by default): a running
+ * sum of one CRC-32 per znode, which ZooKeeper writes after every txn in the
+ * log (TxnDigest) and at the end of every snapshot (ZxidDigest), and checks
+ * on replay. Facts from DigestCalculator.java (version 2), NodeHashMapImpl
+ * and AdHash.java (3.8):
+ *
+ *   node digest = CRC32(path bytes, data bytes (none if null), then 60 bytes
+ *                 big-endian: czxid mzxid pzxid ctime mtime (8 each),
+ *                 version cversion aversion (4 each), ephemeralOwner (8))
+ *   the root hashes under "" (both "" and "/" name it in ZooKeeper);
+ *   nodes whose path starts with "/zookeeper/" count 0 ("/zookeeper" itself
+ *   counts);
+ *   tree digest = sum of the node digests mod 2^64 (a Java long).
+ *
+ * ZooKeeper updates the sum around every change of a node's stat or data
+ * (preChange/postChange: create and delete of the node, its parent's
+ * cversion/pzxid on a child create, its pzxid on a child delete, setData,
+ * setACL's aversion, setCversionPzxid); apply.c does the same with
+ * digest_begin()/digest_end() around each node change, serialize.c adds each
+ * loaded node. The sum of current node digests is then an invariant, which
+ * tree_check() verifies by recomputing it.
+ *
+ * Path bytes: Java's String.getBytes() uses the platform charset; this uses
+ * the UTF-8 bytes of the path, as ZooKeeper does under a UTF-8 locale (and
+ * always from Java 18).
+ */
+#include "tree/tree_int.h"
+
+#include <zlib.h>
+
+#define ZK_SUBTREE     "/zookeeper/"
+#define ZK_SUBTREE_LEN 11
+
+static void put64(unsigned char *p, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (unsigned char)u;
+        u >>= 8;
+    }
+}
+
+static void put32(unsigned char *p, int32_t v)
+{
+    uint32_t u = (uint32_t)v;
+    for (int i = 3; i >= 0; i--) {
+        p[i] = (unsigned char)u;
+        u >>= 8;
+    }
+}
+
+uint32_t digest_of(const char *path, size_t len, const uint8_t *data, int32_t data_len,
+                   const struct node_stat *st)
+{
+    if (len >= ZK_SUBTREE_LEN && memcmp(path, ZK_SUBTREE, ZK_SUBTREE_LEN) == 0)
+        return 0;
+    if (len == 1 && path[0] == '/')
+        len = 0; /* "/" is hashed as "" */
+    unsigned char b[60];
+    put64(b, st->czxid);
+    put64(b + 8, st->mzxid);
+    put64(b + 16, st->pzxid);
+    put64(b + 24, st->ctime);
+    put64(b + 32, st->mtime);
+    put32(b + 40, st->version);
+    put32(b + 44, st->cversion);
+    put32(b + 48, st->aversion);
+    put64(b + 52, st->owner);
+    uLong crc = crc32(0L, Z_NULL, 0);
+    /* zlib takes uInt lengths: paths and data are far below 4 GiB (jute.maxbuffer) */
+    crc = crc32(crc, (const Bytef *)path, (uInt)len);
+    if (data_len > 0)
+        crc = crc32(crc, data, (uInt)data_len);
+    crc = crc32(crc, b, sizeof(b));
+    return (uint32_t)crc;
+}
+
+uint32_t digest_node(const char *path, size_t len, const struct tree_node *n)
+{
+    if (len >= ZK_SUBTREE_LEN && memcmp(path, ZK_SUBTREE, ZK_SUBTREE_LEN) == 0)
+        return 0; /* skip the stat decoding and the CRC */
+    struct node_stat st;
+    node_get_stat(n, &st);
+    return digest_of(path, len, n->data_len >= 0 ? node_data(n) : NULL, n->data_len, &st);
+}
+
+uint32_t digest_begin(const struct tree *t, const char *path, size_t len, uint32_t id)
+{
+    return digest_node(path, len, node_get(t, id));
+}
+
+void digest_end(struct tree *t, const char *path, size_t len, uint32_t id, uint32_t before)
+{
+    t->digest -= before;
+    t->digest += digest_node(path, len, node_get(t, id));
+}
+
+uint32_t tree_digest_node(const char *path, size_t len, struct jute_buf data,
+                          const struct jute_stat_persisted *sp)
+{
+    struct node_stat st = {.czxid = sp->czxid,
+                           .mzxid = sp->mzxid,
+                           .ctime = sp->ctime,
+                           .mtime = sp->mtime,
+                           .pzxid = sp->pzxid,
+                           .owner = sp->ephemeral_owner,
+                           .version = sp->version,
+                           .cversion = sp->cversion,
+                           .aversion = sp->aversion};
+    return digest_of(path, len, data.data, data.len, &st);
+}
+
+int64_t tree_digest(const struct tree *t)
+{
+    /* a Java long: the unsigned sum reinterpreted as two's complement */
+    uint64_t u = t->digest;
+    int64_t v;
+    memcpy(&v, &u, sizeof(v));
+    return v;
+}
+
+static int sum_node(const char *path, size_t len, const struct tree_node *n, void *arg)
+{
+    *(uint64_t *)arg += digest_node(path, len, n);
+    return 0;
+}
+
+int digest_compute(const struct tree *t, uint64_t *out)
+{
+    *out = 0;
+    return tree_foreach_node(t, sum_node, out);
+}
