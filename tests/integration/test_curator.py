@@ -4,7 +4,7 @@ into a temp dir once per module and run once against the module's server;
 each check it prints is one test here.
 
 What the checks cover (see CuratorCheck.java):
-  connect                   start, blockUntilConnected, CONNECTED state
+  connect, second_client    start, blockUntilConnected, CONNECTED state
   create_parents_and_modes  creatingParentsIfNeeded, create2 (storingStatIn),
                             sequential numbering, withProtection ephemeral
                             sequential names, NodeExists/NoNode/
@@ -77,6 +77,7 @@ RUN_TIMEOUT = 90            # the program's own watchdog fires at 80 s
 
 CHECKS = [
     "connect",
+    "second_client",
     "create_parents_and_modes",
     "create_parent_containers",
     "ttl_node",

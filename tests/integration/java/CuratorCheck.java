@@ -45,7 +45,6 @@ import org.apache.curator.framework.recipes.cache.ChildData;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
 import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
 import org.apache.curator.framework.recipes.cache.PathChildrenCache;
-import org.apache.curator.framework.recipes.cache.PathChildrenCacheEvent;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
 import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreV2;
@@ -60,7 +59,6 @@ import org.apache.curator.retry.RetryNTimes;
 import org.apache.zookeeper.AddWatchMode;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
-import org.apache.zookeeper.WatchedEvent;
 import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.ZooDefs;
 import org.apache.zookeeper.data.ACL;
@@ -210,6 +208,7 @@ public class CuratorCheck {
         dog.start();
 
         final AtomicReference<CuratorFramework> ref = new AtomicReference<>();
+        final AtomicReference<CuratorFramework> ref2 = new AtomicReference<>();
         final BlockingQueue<ConnectionState> states = new LinkedBlockingQueue<>();
 
         check("connect", () -> {
@@ -227,12 +226,13 @@ public class CuratorCheck {
             ref.set(c);
             c.create().creatingParentsIfNeeded().forPath(base);
         });
+        check("second_client", () -> ref2.set(client()));
         final CuratorFramework a = ref.get();
-        if (a == null) {
+        final CuratorFramework c2 = ref2.get();
+        if (a == null || c2 == null) {
             System.out.printf("curator: %d passed, %d failed%n", passed, failed);
             System.exit(1);
         }
-        final CuratorFramework c2 = client();
 
         check("create_parents_and_modes", () -> {
             String p = base + "/cp/x/y";
