@@ -11,11 +11,13 @@
 # Servers ("targets"):
 #   zookeeper         Apache ZooKeeper 3.8 (Debian package), default settings:
 #                     fsyncs its txn log before acknowledging each write batch
-#   paddock           build/paddock; keeps data in memory only for now (no log,
-#                     no fsync), so its writes are NOT comparable to the above
+#   paddock           build/paddock with the same zoo.cfg. Builds before commit
+#                     c90a2ca keep data in memory only (no log, no fsync), so
+#                     their writes are NOT comparable to Apache's; from c90a2ca
+#                     on Paddock fsyncs its txn log (group commit) like Apache
 #   zookeeper-nosync  Apache with forceSync=no: still writes its txn log, but
 #                     does not fsync it; run for the write workloads only, as
-#                     the fairer write comparison
+#                     the fairer write comparison for an in-memory Paddock
 #
 # Cells: workloads get, exists, set, create, mixed (90% get / 10% set), 100-byte
 # values on 10000 keys, for each clients:depth pair (default 16:1 16:32 64:1
@@ -150,17 +152,21 @@ def table(base, title, only=None):
     print()
 
 have = {t for (t, _, _, _) in cells}
+print("## Medians of %d repetition(s)\n" % len({r["rep"] for r in rows}))
 if "zookeeper" in have:
     table(("zookeeper", "ZK"), "Paddock vs Apache ZooKeeper 3.8, default settings "
-          "(† = write workload: Apache fsyncs every write batch, Paddock has no disk "
-          "log yet; not apples to apples)")
+          "(† = write workload: Apache fsyncs its txn log before acknowledging; so does "
+          "Paddock from commit c90a2ca on, builds before it keep data in memory only)")
 if "zookeeper-nosync" in have:
-    table(("zookeeper-nosync", "ZK nosync"), "Writes: Paddock (in memory) vs Apache with "
+    table(("zookeeper-nosync", "ZK nosync"), "Writes: Paddock vs Apache with "
           "forceSync=no (txn log written, not fsynced)", only=WRITES)
 
-# Project targets: reads vs default Apache, writes vs forceSync=no (the fairer one).
+# Project targets: reads vs default Apache; writes both vs default Apache (the fair one
+# for a durable Paddock) and vs forceSync=no (the fairer one for an in-memory Paddock).
 groups = [("reads (get, exists)", "zookeeper", {"get", "exists"}, 3.0),
+          ("writes (set, create) vs default (fsync)", "zookeeper", {"set", "create"}, 2.0),
           ("writes (set, create) vs forceSync=no", "zookeeper-nosync", {"set", "create"}, 2.0),
+          ("mixed 90/10 vs default (fsync)", "zookeeper", {"mixed"}, 2.0),
           ("mixed 90/10 vs forceSync=no", "zookeeper-nosync", {"mixed"}, 2.0)]
 print("### Against the project's targets (medians per cell; min / geometric mean / max over "
       "the cells)\n")
@@ -427,7 +433,9 @@ run_target() { # target rep
          "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
     echo "java: $(java -version 2>&1 | head -1)"
     echo "zookeeper: $(dpkg-query -W -f='${Version}' zookeeper 2>/dev/null || echo '?')"
-    echo "paddock: $("$PADDOCK" version 2>/dev/null | head -1 || echo '?')"
+    echo "paddock: $("$PADDOCK" version 2>/dev/null | head -1 || echo '?') ($PADDOCK," \
+         "built $(date -u -r "$PADDOCK" '+%Y-%m-%d %H:%M UTC'); repo HEAD" \
+         "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))"
     echo "libuv: $(dpkg-query -W -f='${Version}' libuv1 2>/dev/null || echo '?')"
     echo "tmp fs: $(df -T "${TMPDIR:-/tmp}" | awk 'NR==2 {print $2}')"
     echo "settings: reps=$REPS duration=${DURATION}s warmup=${WARMUP}s" \
@@ -451,5 +459,5 @@ done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 echo "wall time: $(($(date +%s) - START)) s" >>"$OUT/machine.txt"
 
-{ echo "## Medians of $REPS repetition(s)"; echo; summarize; } | tee "$OUT/results.md"
+summarize | tee "$OUT/results.md"
 log "results in $OUT"

@@ -189,8 +189,8 @@ static int64_t proc_cpu_us(int pid)
     unsigned long long utime = 0, stime = 0;
     /* after ")": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
      * utime(14) stime(15) */
-    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-               &stime) != 2)
+    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) !=
+        2)
         return -1;
     long hz = sysconf(_SC_CLK_TCK);
     return (int64_t)((utime + stime) * 1000000ULL / (unsigned long long)hz);
@@ -254,12 +254,12 @@ struct lg {
     struct client *clients; /* owned; o.clients entries */
     int epfd;
     enum phase phase;
-    int n_live;                  /* sessions not yet C_DONE */
-    int n_ready;                 /* sessions past the handshake */
-    int setup_done;              /* keys created (or found) */
-    int64_t outstanding;         /* requests in flight over all sessions */
-    int64_t phase_end_ns;        /* warm-up / timed run / drain deadline */
-    int64_t ping_interval_ns;    /* a third of the negotiated session timeout */
+    int n_live;               /* sessions not yet C_DONE */
+    int n_ready;              /* sessions past the handshake */
+    int setup_done;           /* keys created (or found) */
+    int64_t outstanding;      /* requests in flight over all sessions */
+    int64_t phase_end_ns;     /* warm-up / timed run / drain deadline */
+    int64_t ping_interval_ns; /* a third of the negotiated session timeout */
     int64_t timed_start_ns, timed_end_ns;
     int64_t cpu_start_us, cpu_end_us;
     int64_t srv_cpu_start_us, srv_cpu_end_us;
@@ -901,13 +901,12 @@ static void run(struct lg *lg)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: loadgen --host IP:PORT [--clients N] [--depth D]\n"
-            "               [--op get|exists|set|create|mixed] [--read-pct P] [--size BYTES]\n"
-            "               [--keys K] [--duration S] [--warmup S] [--server-pid PID]\n"
-            "               [--session-timeout MS] [--no-setup]\n"
-            "defaults: --clients 16 --depth 1 --op get --read-pct 90 --size 100 --keys 10000\n"
-            "          --duration 10 --warmup 2 --session-timeout 30000\n");
+    fprintf(f, "usage: loadgen --host IP:PORT [--clients N] [--depth D]\n"
+               "               [--op get|exists|set|create|mixed] [--read-pct P] [--size BYTES]\n"
+               "               [--keys K] [--duration S] [--warmup S] [--server-pid PID]\n"
+               "               [--session-timeout MS] [--no-setup]\n"
+               "defaults: --clients 16 --depth 1 --op get --read-pct 90 --size 100 --keys 10000\n"
+               "          --duration 10 --warmup 2 --session-timeout 30000\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -921,15 +920,20 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                        .duration_s = 10,
                        .warmup_s = 2,
                        .session_timeout_ms = 30000};
-    static const struct option longopts[] = {
-        {"host", required_argument, NULL, 'h'},     {"clients", required_argument, NULL, 'c'},
-        {"depth", required_argument, NULL, 'd'},    {"op", required_argument, NULL, 'o'},
-        {"read-pct", required_argument, NULL, 'r'}, {"size", required_argument, NULL, 's'},
-        {"keys", required_argument, NULL, 'k'},     {"duration", required_argument, NULL, 't'},
-        {"warmup", required_argument, NULL, 'w'},   {"server-pid", required_argument, NULL, 'p'},
-        {"session-timeout", required_argument, NULL, 'T'},
-        {"no-setup", no_argument, NULL, 'n'},
-        {"help", no_argument, NULL, '?'},           {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"host", required_argument, NULL, 'h'},
+                                             {"clients", required_argument, NULL, 'c'},
+                                             {"depth", required_argument, NULL, 'd'},
+                                             {"op", required_argument, NULL, 'o'},
+                                             {"read-pct", required_argument, NULL, 'r'},
+                                             {"size", required_argument, NULL, 's'},
+                                             {"keys", required_argument, NULL, 'k'},
+                                             {"duration", required_argument, NULL, 't'},
+                                             {"warmup", required_argument, NULL, 'w'},
+                                             {"server-pid", required_argument, NULL, 'p'},
+                                             {"session-timeout", required_argument, NULL, 'T'},
+                                             {"no-setup", no_argument, NULL, 'n'},
+                                             {"help", no_argument, NULL, '?'},
+                                             {NULL, 0, NULL, 0}};
     bool has_host = false;
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -997,9 +1001,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 static void print_hist_line(const char *label, const struct hist *h)
 {
-    printf("  %-8s n=%" PRIu64 "  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f (us)\n",
-           label, h->n, hist_quantile_us(h, 0.50), hist_quantile_us(h, 0.90),
-           hist_quantile_us(h, 0.99), hist_quantile_us(h, 0.999), (double)h->max_ns / 1e3);
+    printf("  %-8s n=%" PRIu64 "  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f (us)\n", label,
+           h->n, hist_quantile_us(h, 0.50), hist_quantile_us(h, 0.90), hist_quantile_us(h, 0.99),
+           hist_quantile_us(h, 0.999), (double)h->max_ns / 1e3);
 }
 
 int main(int argc, char **argv)
@@ -1053,8 +1057,7 @@ int main(int argc, char **argv)
     long rss_kb = -1, hwm_kb = -1;
     if (o->server_pid) {
         if (lg->srv_cpu_start_us >= 0 && lg->srv_cpu_end_us >= 0 && lg->ops)
-            srv_cpu_per_op =
-                (double)(lg->srv_cpu_end_us - lg->srv_cpu_start_us) / (double)lg->ops;
+            srv_cpu_per_op = (double)(lg->srv_cpu_end_us - lg->srv_cpu_start_us) / (double)lg->ops;
         rss_kb = proc_status_kb(o->server_pid, "VmRSS");
         hwm_kb = proc_status_kb(o->server_pid, "VmHWM");
         printf("  server   pid %d: CPU %.2f us/op (%.2f s over the run), RSS %ld kB, peak %ld kB\n",
@@ -1065,8 +1068,8 @@ int main(int argc, char **argv)
            "p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f errors=%" PRIu64
            " client_cpu_us_per_op=%.2f",
            op_names[o->op], o->clients, o->depth, lg->ops, ops_per_s, hist_quantile_us(&all, 0.5),
-           hist_quantile_us(&all, 0.9), hist_quantile_us(&all, 0.99),
-           hist_quantile_us(&all, 0.999), (double)all.max_ns / 1e3, lg->errors, cpu_per_op);
+           hist_quantile_us(&all, 0.9), hist_quantile_us(&all, 0.99), hist_quantile_us(&all, 0.999),
+           (double)all.max_ns / 1e3, lg->errors, cpu_per_op);
     if (o->server_pid)
         printf(" server_cpu_us_per_op=%.2f server_rss_kb=%ld server_hwm_kb=%ld", srv_cpu_per_op,
                rss_kb, hwm_kb);

@@ -177,6 +177,28 @@ void conn_flush(struct conn *c)
             close_now(c);
         return;
     }
+    /* Most batches fit the socket buffer: write them straight away. Only what is left goes
+     * through uv_write, whose completion re-arms epoll (a syscall per write in libuv 1.44),
+     * and the output buffer is kept for the next batch instead of being handed over. */
+    uv_buf_t now = uv_buf_init((char *)c->out.data, (unsigned)c->out.len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &now, 1);
+    if (n == (int)c->out.len) {
+        c->out.len = 0;
+        if (c->close_after_flush)
+            close_now(c);
+        return;
+    }
+    if (n < 0 && n != UV_EAGAIN) {
+        pd_debug("write to %s:%d failed: %s", c->peer_ip, c->peer_port, uv_strerror(n));
+        c->out.len = 0;
+        c->state = CONN_CLOSING;
+        close_now(c);
+        return;
+    }
+    if (n > 0) {
+        memmove(c->out.data, c->out.data + n, c->out.len - (size_t)n);
+        c->out.len -= (size_t)n;
+    }
     size_t len;
     c->writing = jute_out_steal(&c->out, &len);
     uv_buf_t b = uv_buf_init((char *)c->writing, (unsigned)len);

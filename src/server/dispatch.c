@@ -141,8 +141,12 @@ bool dispatch_connect(struct conn *c, const uint8_t *frame, size_t len)
         .session_id = sess_new_id(&srv->sessions),
         .timeout_ms = timeout,
     };
-    if (pipeline_submit(srv, &pr) != 0) {
-        pd_error("out of memory creating a session for %s:%d", c->peer_ip, c->peer_port);
+    int rc = pipeline_submit(srv, &pr);
+    if (rc != 0) {
+        /* PD_EIO: the txn log failed earlier (said once, in storage_thread.c); no new
+         * session can be logged, so the client sees its connection close. */
+        if (rc != PD_EIO)
+            pd_error("out of memory creating a session for %s:%d", c->peer_ip, c->peer_port);
         return false;
     }
     c->is_connecting = true;
@@ -181,6 +185,10 @@ static int close_session(struct server *srv, struct session *s, enum pipe_kind k
 
 void dispatch_expire_sessions(struct server *srv, int64_t now_mono_ms)
 {
+    /* Closing a session is a txn: after a failed log write none can be logged, so
+     * sessions stay (with their ephemerals) until the restart; nothing to say again. */
+    if (srv->is_storage_failed)
+        return;
     struct session *s;
     while ((s = sess_next_expired(&srv->sessions, now_mono_ms)) != NULL) {
         pd_info("Expiring session 0x%" PRIx64 ", timeout of %dms exceeded", (uint64_t)s->id,

@@ -3,6 +3,9 @@
  * server in the foreground; the others are tools.
  */
 #include "server/server.h"
+#include "storage/logtool.h"
+#include "storage/snaptool.h"
+#include "storage/purgetool.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +16,12 @@ static void usage(FILE *f)
                "\n"
                "commands:\n"
                "  server <zoo.cfg>   run a server in the foreground (logs to stderr)\n"
+               "  log <file> [--json]  print a txn log file's records (never modifies it)\n"
+               "  snapshot <file> [--json]\n"
+               "                     print a snapshot's contents (never modifies it)\n"
+               "  purge <dataLogDir> [<snapDir>] [-n count]\n"
+               "                     delete all but the newest count (>= 3, default 3)\n"
+               "                     snapshots and the logs they need (PurgeTxnLog)\n"
                "  version            print the version\n"
                "  help               print this help\n");
 }
@@ -31,6 +40,12 @@ int main(int argc, char **argv)
         }
         return server_main(argv[2]);
     }
+    if (strcmp(cmd, "purge") == 0)
+        return purgetool_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "log") == 0)
+        return logtool_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "snapshot") == 0)
+        return snaptool_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("paddock %s (ZooKeeper %s compatible)\n", PADDOCK_VERSION, SERVER_ZK_VERSION);
         return 0;

@@ -99,7 +99,10 @@ int pipeline_submit(struct server *srv, const struct pipeline_req *r)
     }
     struct jute_out out;
     jute_out_init(&out);
-    rc = txn_encode(&out, &p->txn, NULL);
+    /* The TxnDigest after each record, as 3.8 logs it: the tree's digest once this txn is
+     * applied, precalculated by tree_prep (a failed single op carries none). */
+    struct jute_txn_digest digest = {.version = TREE_DIGEST_VERSION, .tree_digest = p->txn.digest};
+    rc = txn_encode(&out, &p->txn, p->txn.has_digest ? &digest : NULL);
     if (rc != 0) {
         /* The overlay holds this txn's changes but it will never be logged: drop the
          * overlay (as after losing a txn); later preps see the tree and earlier txns'

@@ -57,6 +57,7 @@ int recovery_run(struct server *srv, const char *snap_dir, const char *log_dir)
     int rc = snap_find_newest(&srv->fs, snap_dir, srv->tree, snap_session, srv, &info, errmsg,
                               sizeof(errmsg));
     if (rc == 0) {
+        srv->has_snapshot = true;
         zxid = info.zxid;
         pd_info("loaded %s/%s: zxid 0x%" PRIx64 ", %" PRId64 " znodes, %" PRId64 " sessions",
                 snap_dir, info.name, (uint64_t)zxid, info.n_nodes, info.n_sessions);

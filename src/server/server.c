@@ -203,6 +203,15 @@ static int open_storage(struct server *srv)
     return rc;
 }
 
+/* The same directory however it is spelled ("/d" and "/d/", links): by device and inode. */
+static bool same_dir(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
+        return strcmp(a, b) == 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 static int listen_client_port(struct server *srv)
 {
     const char *addr = srv->cfg.client_port_address ? srv->cfg.client_port_address : "0.0.0.0";
@@ -270,11 +279,11 @@ int server_main(const char *config_path)
     srv->lock_fds[0] = lock_dir(srv->cfg.data_dir);
     if (srv->lock_fds[0] < 0)
         goto out_config;
-    if (strcmp(srv->cfg.data_log_dir, srv->cfg.data_dir) != 0) {
-        if (make_dirs(srv->cfg.data_log_dir) != 0) {
-            pd_error("cannot create dataLogDir %s: %s", srv->cfg.data_log_dir, strerror(errno));
-            goto out_config;
-        }
+    if (make_dirs(srv->cfg.data_log_dir) != 0) {
+        pd_error("cannot create dataLogDir %s: %s", srv->cfg.data_log_dir, strerror(errno));
+        goto out_config;
+    }
+    if (!same_dir(srv->cfg.data_dir, srv->cfg.data_log_dir)) {
         srv->lock_fds[1] = lock_dir(srv->cfg.data_log_dir);
         if (srv->lock_fds[1] < 0)
             goto out_config;
@@ -309,6 +318,10 @@ int server_main(const char *config_path)
     srv->sigchld.data = srv->sigusr1.data = srv;
     uv_signal_start(&srv->sigchld, on_sigchld, SIGCHLD);
     uv_signal_start(&srv->sigusr1, on_sigusr1, SIGUSR1);
+    /* ZooKeeper snapshots at start (ZooKeeperServer.loadData) and refuses a directory that
+     * has logs but no snapshot; write one when there is none, so Apache can take ours. */
+    if (!srv->has_snapshot)
+        snapshotter_take(srv, "no snapshot in dataDir yet");
     uv_timer_init(&srv->loop, &srv->tick_timer);
     srv->tick_timer.data = srv;
     uv_timer_start(&srv->tick_timer, on_tick, (uint64_t)srv->cfg.tick_ms,
@@ -322,6 +335,7 @@ int server_main(const char *config_path)
     uv_check_init(&srv->loop, &srv->flush_check);
     srv->flush_check.data = srv;
     uv_check_start(&srv->flush_check, on_flush_check);
+    autopurge_start(srv);
 
     pd_info("Paddock %s (ZooKeeper %s protocol) standalone, tickTime %d ms, session timeouts "
             "%d-%d ms, dataDir %s, dataLogDir %s%s",

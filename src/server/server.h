@@ -30,6 +30,7 @@
 #include "server/config.h"
 #include "server/session.h"
 #include "storage/file.h"
+#include "storage/purge.h"
 #include "tree/tree.h"
 
 #include <stdbool.h>
@@ -114,6 +115,18 @@ struct server_stats {
     uint64_t rng;                        /* reservoir sampling state; never 0 */
 };
 
+/* The periodic purge of old snapshots and logs (autopurge.c); zeroed until started. */
+struct autopurge {
+    uv_timer_t timer;        /* every autopurge.purgeInterval; unref'd: never keeps the loop */
+    uv_work_t work;          /* one purge on libuv's threadpool */
+    bool is_running;         /* work queued or running: a tick then skips */
+    bool is_one_dir;         /* dataDir and dataLogDir name one directory */
+    int64_t n_runs;          /* purges finished since start */
+    int rc;                  /* the last purge's result (written by the worker) */
+    struct purge_result res; /* what it did (written by the worker) */
+    char errmsg[512];        /* why it failed (written by the worker) */
+};
+
 struct server {
     struct config cfg;
     uv_loop_t loop;
@@ -146,10 +159,13 @@ struct server {
     int64_t txns_since_snap;      /* applied since the last snapshot started */
     int64_t snap_threshold;       /* take one when txns_since_snap reaches this (0: unset) */
     int64_t snap_count_taken;     /* snapshots written since start */
+    bool has_snapshot;            /* recovery loaded a snapshot from dataDir */
     bool is_storage_failed;       /* a log write or fsync failed: writes are refused */
     int lock_fds[2];    /* flocks on dataDir and dataLogDir (-1 if none); closed at exit */
     int64_t server_id;  /* 0 standalone; top byte of session ids */
     int64_t trace_mask; /* ZooTrace text trace mask, 4lw gtmk/stmk only */
+
+    struct autopurge autopurge; /* autopurge.c */
 };
 
 /* Runs `paddock server <cfg>` until SIGTERM/SIGINT; returns the exit status. */
@@ -242,6 +258,8 @@ void snapshotter_applied(struct server *srv);
 void snapshotter_reap(struct server *srv);
 /* Stops the server after an error that leaves the tree unlike its log. */
 void server_fatal(struct server *srv);
+/* autopurge.c: schedules the purge when autopurge.purgeInterval > 0 (first run at once). */
+void autopurge_start(struct server *srv);
 
 /* dispatch.c: one request frame from an established connection. */
 /* Returns false, consuming nothing, if the frame must wait (see pipeline.c). */

@@ -80,6 +80,10 @@ int snapshotter_take(struct server *srv, const char *why)
 {
     if (srv->snap_pid > 0) {
         pd_warn("Too busy to snap, skipping (%s)", why);
+        /* As SyncRequestProcessor: the count starts over, so this is said once per
+         * snapCount txns, not after every txn until the writer is done. */
+        srv->txns_since_snap = 0;
+        srv->snap_threshold = next_threshold(srv);
         return -1;
     }
     /* New txns go to a new log file; the snapshot holds everything applied so far. */

@@ -274,24 +274,43 @@ static uint64_t rd_off(const struct rd *r)
     return r->base + r->pos;
 }
 
-static int rd_fail(struct rd *r, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int rd_fail(struct rd *r, int err, const char *fmt, ...)
+/* Sets the sticky error with a message naming the stream offset `off`. */
+static int rd_vfail(struct rd *r, uint64_t off, int err, const char *fmt, va_list ap)
 {
     if (r->err)
         return r->err;
     r->err = err;
     if (r->errmsg && r->errlen) {
-        int n = snprintf(r->errmsg, r->errlen, "at byte %" PRIu64 ": ", rd_off(r));
-        if (n >= 0 && (size_t)n < r->errlen) {
-            va_list ap;
-            va_start(ap, fmt);
+        int n = snprintf(r->errmsg, r->errlen, "at byte %" PRIu64 ": ", off);
+        if (n >= 0 && (size_t)n < r->errlen)
             vsnprintf(r->errmsg + n, r->errlen - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
     }
     return err;
+}
+
+static int rd_fail_at(struct rd *r, uint64_t off, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int rd_fail_at(struct rd *r, uint64_t off, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    rd_vfail(r, off, err, fmt, ap);
+    va_end(ap);
+    return r->err;
+}
+
+/* An error at the current offset. */
+static int rd_fail(struct rd *r, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int rd_fail(struct rd *r, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    rd_vfail(r, rd_off(r), err, fmt, ap);
+    va_end(ap);
+    return r->err;
 }
 
 /* Makes n unread bytes available at buf + pos, or fails; with at_eof, running out is no error. */
@@ -438,9 +457,8 @@ static int rd_seal(struct rd *r, int64_t *checksum)
     if (r->err)
         return r->err;
     if ((uint64_t)stored != (uint64_t)expect) {
-        r->pos -= (size_t)(rd_off(r) - at);
-        return rd_fail(r, PD_ECORRUPT, "checksum mismatch: stored %" PRIx64 ", computed %lx",
-                       (uint64_t)stored, (unsigned long)expect);
+        return rd_fail_at(r, at, PD_ECORRUPT, "checksum mismatch: stored %" PRIx64 ", computed %lx",
+                          (uint64_t)stored, (unsigned long)expect);
     }
     *checksum = stored;
     return 0;
@@ -475,8 +493,8 @@ static bool parse_hex_long(const char *s, int64_t *out)
     return true;
 }
 
-static int parse(struct rd *r, const struct snap_read_opts *o, const struct snap_visitor *v,
-                 void *arg, struct snap_info *info, bool sum_digest)
+static int parse(struct rd *r, const struct snap_visitor *v, void *arg, struct snap_info *info,
+                 bool sum_digest)
 {
     struct arena a;
     arena_init(&a, 4096);
@@ -634,7 +652,6 @@ out:
     arena_close(&a);
     if (rc == 0)
         rc = r->err;
-    (void)o;
     return rc;
 }
 
@@ -682,7 +699,7 @@ static int run_parse(snap_source_fn src, void *ctx, const struct snap_read_opts 
         set_err(errmsg, errlen, "out of memory");
         return PD_ENOMEM;
     }
-    int rc = parse(&r, o, v, arg, info, sum_digest);
+    int rc = parse(&r, v, arg, info, sum_digest);
     pd_free(r.buf);
     if (rc == 0 && sum_digest)
         judge_digest(info, o->zxid);
@@ -917,6 +934,26 @@ int snap_load_file(struct file_fs *fs, const char *path, struct tree *t, snap_se
     if (rc != 0)
         return rc;
     return load_open(fs, f, path, t, on_session, arg, info, errmsg, errlen);
+}
+
+int snap_parse_file(struct file_fs *fs, const char *path, const struct snap_visitor *v, void *arg,
+                    struct snap_info *info, char *errmsg, size_t errlen)
+{
+    struct snap_info scratch;
+    if (!info)
+        info = &scratch;
+    struct file *f;
+    int rc = open_checked(fs, path, &f, errmsg, errlen);
+    if (rc != 0)
+        return rc;
+    struct file_src s = {.fs = fs, .f = f};
+    int64_t zxid = snap_name_zxid(base_name(path));
+    struct snap_read_opts o = {.zxid = zxid > 0 ? zxid : 0};
+    rc = snap_parse(file_read, &s, &o, v, arg, info, errmsg, errlen);
+    fs->close(fs, f);
+    info->zxid = zxid;
+    snprintf(info->name, sizeof(info->name), "%s", base_name(path));
+    return rc;
 }
 
 struct cand {

@@ -25,7 +25,9 @@
  * bytes of a sealing "/" (SnapStream.isValidCheckedStream); it is valid if it
  * also decodes and every seal's checksum matches. A file that ends right
  * after the first seal is a complete snapshot without a digest (ZooKeeper
- * before 3.6, or digest.enabled=false).
+ * before 3.6, or digest.enabled=false). One departure, stricter: a file
+ * that ends inside the ZxidDigest or the second seal is refused (ZooKeeper
+ * 3.8 treats an EOF there as "no digest" and loads it).
  *
  * Writing streams the tree through a small buffer (no copy of the tree, no
  * threads, plain blocking calls through storage/file.h), so a forked child
@@ -120,8 +122,10 @@ typedef int (*snap_sink_fn)(void *ctx, const void *data, size_t len);
 
 /*
  * Encodes the snapshot of `t` (nodes, ACL cache and digest) and params'
- * sessions, streaming it to `sink`. Only reads the tree. Allocates a 64 KiB
- * buffer, the path of the deepest node and an index of the ACL cache.
+ * sessions, streaming it to `sink`. Only reads the tree. Allocates a buffer
+ * of at most about 128 KiB (a data buffer of 16 KiB or more goes to the
+ * sink directly), the path of the deepest node and an index of the ACL
+ * cache: nothing that grows with the number of nodes.
  * Returns 0, PD_ENOMEM, or the sink's error.
  */
 int snap_encode(const struct tree *t, const struct snap_params *p, snap_sink_fn sink, void *ctx);
@@ -222,11 +226,23 @@ int snap_load_file(struct file_fs *fs, const char *path, struct tree *t, snap_se
                    void *arg, struct snap_info *info, char *errmsg, size_t errlen);
 
 /*
+ * snap_parse() of the file at `path` (read only, never modified), after
+ * ZooKeeper's validity check, with the zxid its name gives; info->name and
+ * info->zxid are set from the name. Returns as snap_parse, PD_ENOENT if
+ * missing, or PD_ECORRUPT if the validity check fails.
+ */
+int snap_parse_file(struct file_fs *fs, const char *path, const struct snap_visitor *v, void *arg,
+                    struct snap_info *info, char *errmsg, size_t errlen);
+
+/*
  * Recovery's snapshot choice, as FileSnap.deserialize: lists `dir` (the
  * version-2 directory), takes the snapshot names newest zxid first, and
  * loads the first one that is valid into `t`, falling back to older ones
- * when a newer one is truncated or corrupt (at most 100 candidates, as
- * ZooKeeper). Each skipped file is logged as a warning.
+ * when a newer one is truncated, corrupt or unreadable (PD_ECORRUPT,
+ * PD_ETOOBIG, PD_EIO; at most 100 candidates, as ZooKeeper), but never
+ * because of PD_ENOMEM or the callback's error, which are returned. Each
+ * skipped file is logged as a warning; leftover SNAP_TMP_PREFIX files and
+ * compressed (.gz, .snappy) snapshots are ignored.
  * Returns 0 (t, sessions and *info from the chosen file; info->zxid is its
  * zxid); PD_ENOENT if no file passed the validity check (t untouched: start
  * from an empty tree, as ZooKeeper does); PD_ECORRUPT if some did but none

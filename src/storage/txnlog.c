@@ -8,7 +8,9 @@
  *     file header when the batch starts a new file, so that a new file is
  *     one write;
  *   - cur, when open, is the file the next batch goes to; retired files were
- *     rolled away and wait for the fsync that covers their last batch;
+ *     rolled away and wait for the fsync that covers their last batch (their
+ *     handle is closed by an unforced sync and reopened by the next forced
+ *     one: nothing written is forgotten by a later forced sync);
  *   - synced_zxid only moves in txnlog_sync() after every write, fsync and
  *     directory fsync it needed returned 0; `failed` is set before any error
  *     is returned from an I/O step and never cleared.
@@ -136,7 +138,7 @@ struct log_list {
     struct log_name {
         int64_t zxid;
         char name[TXNLOG_NAME_MAX + 1];
-    } *v;
+    } * v;
     size_t n, cap;
     int err; /* PD_ENOMEM while collecting */
 };
@@ -198,7 +200,7 @@ struct txnlog {
     struct file_fs *fs; /* borrowed */
     char *dir;          /* owned */
     struct txnlog_options opt;
-    struct wfile cur;   /* valid when has_cur */
+    struct wfile cur; /* valid when has_cur */
     bool has_cur;
     struct wfile *retired; /* owned array: rolled files waiting for their fsync */
     size_t n_retired, cap_retired;
@@ -213,7 +215,8 @@ struct txnlog {
     char errmsg[256];
 };
 
-static int fail(struct txnlog *l, int err, const char *f, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct txnlog *l, int err, const char *f, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(struct txnlog *l, int err, const char *f, ...)
 {
     va_list ap;
@@ -254,8 +257,9 @@ int txnlog_open(struct file_fs *fs, const char *dir, const struct txnlog_options
 
 static void close_wfile(struct txnlog *l, struct wfile *w)
 {
-    /* Nothing to do about a failed close: whatever needed an fsync had one. */
-    l->fs->close(l->fs, w->f);
+    /* Nothing to do about a failed close: whatever needed an fsync had one or gets one. */
+    if (w->f)
+        l->fs->close(l->fs, w->f);
     w->f = NULL;
 }
 
@@ -387,8 +391,8 @@ static int write_batch(struct txnlog *l, uint64_t *bytes)
     const uint8_t *src = is_new ? l->buf : l->buf + TXNLOG_FILE_HEADER_BYTES;
     size_t n = is_new ? l->len : l->len - TXNLOG_FILE_HEADER_BYTES;
     uint64_t at = w->pos;
-    uint64_t padded = padded_size(is_new ? TXNLOG_FILE_HEADER_BYTES : at, w->padded,
-                                  l->opt.prealloc_bytes);
+    uint64_t padded =
+        padded_size(is_new ? TXNLOG_FILE_HEADER_BYTES : at, w->padded, l->opt.prealloc_bytes);
     if (padded != w->padded) {
         int rc = l->fs->allocate(l->fs, w->f, 0, padded);
         if (rc)
@@ -415,7 +419,18 @@ static int sync_wfile(struct txnlog *l, struct wfile *w, bool *did)
 {
     if (!w->is_unsynced)
         return 0;
-    int rc = l->fs->sync(l->fs, w->f);
+    int rc;
+    if (!w->f) {
+        /* Closed by an unforced sync after its roll: reopen it to fsync it. */
+        char *path = join(l->dir, w->name);
+        if (!path)
+            return fail(l, PD_ENOMEM, "%s: fsync", w->name);
+        rc = l->fs->open(l->fs, path, FILE_RDONLY, &w->f);
+        pd_free(path);
+        if (rc)
+            return fail(l, rc, "%s: open for fsync", w->name);
+    }
+    rc = l->fs->sync(l->fs, w->f);
     if (rc)
         return fail(l, rc, "%s: fsync", w->name);
     w->is_unsynced = false;
@@ -466,15 +481,24 @@ int txnlog_sync(struct txnlog *l, bool force_sync, struct txnlog_sync_result *re
                 pd_warn("fsync-ing the write ahead log (%s/%s) took %" PRId64
                         " ms, more than fsync.warningthresholdms %" PRId64
                         " ms; this slows down every write. File size is %" PRIu64 " bytes",
-                        l->dir, l->has_cur ? l->cur.name : "-", res->fsync_ms,
-                        l->opt.fsync_warn_ms, l->has_cur ? l->cur.padded : 0);
+                        l->dir, l->has_cur ? l->cur.name : "-", res->fsync_ms, l->opt.fsync_warn_ms,
+                        l->has_cur ? l->cur.padded : 0);
             }
         }
     }
-    /* Rolled files are done once their last batch is synced (or forceSync=no). */
-    for (size_t i = 0; i < l->n_retired; i++)
-        close_wfile(l, &l->retired[i]);
-    l->n_retired = 0;
+    /*
+     * Rolled files are closed now. After a forced sync they are done; after
+     * an unforced one their names stay listed (no handle kept), so that a
+     * later forced sync still fsyncs what was written to them.
+     */
+    size_t kept = 0;
+    for (size_t i = 0; i < l->n_retired; i++) {
+        struct wfile *w = &l->retired[i];
+        close_wfile(l, w);
+        if (w->is_unsynced || w->is_name_unsynced)
+            l->retired[kept++] = *w;
+    }
+    l->n_retired = kept;
     l->synced_zxid = l->written_zxid;
     res->synced_zxid = l->synced_zxid;
     return 0;
@@ -491,6 +515,7 @@ int txnlog_roll(struct txnlog *l)
         l->has_cur = false;
         return 0;
     }
+    /* Forgetting a file with unsynced writes would let a forced sync miss them. */
     if (l->n_retired == l->cap_retired) {
         size_t cap = l->cap_retired ? 2 * l->cap_retired : 4;
         struct wfile *v = pd_realloc(l->retired, cap * sizeof(*v));
@@ -699,23 +724,23 @@ static int find_valid_after(struct rd *r, uint64_t from, size_t max_len, int64_t
 /* ---- reader: the iterator --------------------------------------------------------------- */
 
 struct txnlog_iter {
-    struct file_fs *fs;      /* borrowed */
-    char *dir;               /* owned; NULL in single-file mode */
-    char *single_path;       /* owned; the one file in single-file mode */
-    int64_t from_zxid;       /* yield records with zxid >= this */
-    size_t max_record;       /* payload length limit */
-    bool is_listed;          /* files listed (first next() done) */
-    struct log_list files;   /* owned */
-    size_t next_file;        /* index of the next file to open */
-    bool is_open;            /* rd holds an open file */
-    bool is_last;            /* the open file is the last one */
+    struct file_fs *fs;    /* borrowed */
+    char *dir;             /* owned; NULL in single-file mode */
+    char *single_path;     /* owned; the one file in single-file mode */
+    int64_t from_zxid;     /* yield records with zxid >= this */
+    size_t max_record;     /* payload length limit */
+    bool is_listed;        /* files listed (first next() done) */
+    struct log_list files; /* owned */
+    size_t next_file;      /* index of the next file to open */
+    bool is_open;          /* rd holds an open file */
+    bool is_last;          /* the open file is the last one */
     char name[TXNLOG_NAME_MAX + 1];
     struct rd rd;
-    uint64_t pos;            /* next record's offset */
+    uint64_t pos; /* next record's offset */
     bool has_header;
     int64_t dbid;
     int32_t version;
-    int err;                 /* sticky */
+    int err; /* sticky */
     bool is_done;
     struct txnlog_end end;
     char errmsg[256];
@@ -876,33 +901,47 @@ static int iter_open_next(struct txnlog_iter *it)
 
     /* The header: a last file cut before (or while) its header was written is torn. */
     const uint8_t *p = NULL;
-    size_t hn = it->rd.size < TXNLOG_FILE_HEADER_BYTES ? (size_t)it->rd.size
-                                                       : TXNLOG_FILE_HEADER_BYTES;
+    size_t hn =
+        it->rd.size < TXNLOG_FILE_HEADER_BYTES ? (size_t)it->rd.size : TXNLOG_FILE_HEADER_BYTES;
     if (hn && (rc = rd_get(&it->rd, 0, hn, &p)) != 0)
         return iter_io_fail(it, rc, "read");
-    bool is_zero = true;
-    for (size_t i = 0; i < hn; i++)
-        if (p[i])
-            is_zero = false;
-    if (hn < TXNLOG_FILE_HEADER_BYTES || (is_zero && get32(p) != TXNLOG_MAGIC)) {
+    if (hn < TXNLOG_FILE_HEADER_BYTES) {
         if (!it->is_last)
             return iter_fail(it, PD_ECORRUPT,
-                             "%s: %s file header in a log file that is not the last one",
-                             it->name, hn < TXNLOG_FILE_HEADER_BYTES ? "truncated" : "empty");
+                             "%s: truncated file header in a log file that is not the last one",
+                             it->name);
         it->end.is_torn = true;
-        fmt(it->end.why, sizeof(it->end.why), "%s file header (%" PRIu64 " bytes)",
-            hn < TXNLOG_FILE_HEADER_BYTES ? "truncated" : "empty", it->rd.size);
+        fmt(it->end.why, sizeof(it->end.why), "truncated file header (%" PRIu64 " bytes)",
+            it->rd.size);
         iter_close_file(it);
         return 0;
     }
     uint32_t magic = get32(p);
     int32_t version = (int32_t)get32(p + 4);
-    if (magic != TXNLOG_MAGIC)
-        return iter_fail(it, PD_ECORRUPT, "%s: not a transaction log (magic 0x%08" PRIx32 ")",
-                         it->name, magic);
-    if (version != TXNLOG_VERSION)
-        return iter_fail(it, PD_ECORRUPT, "%s: unsupported log format version %" PRId32,
-                         it->name, version);
+    if (magic != TXNLOG_MAGIC || version != TXNLOG_VERSION) {
+        char what[80];
+        if (magic != TXNLOG_MAGIC)
+            fmt(what, sizeof(what), "not a transaction log (magic 0x%08" PRIx32 ")", magic);
+        else
+            fmt(what, sizeof(what), "unsupported log format version %" PRId32, version);
+        /*
+         * The last file's header garbled by a crash before its first fsync:
+         * torn, as long as no valid record shows the file held real data.
+         */
+        uint64_t q = UINT64_MAX;
+        int64_t qz;
+        if (it->is_last) {
+            rc = find_valid_after(&it->rd, 0, it->max_record, it->end.last_zxid, &q, &qz);
+            if (rc)
+                return iter_io_fail(it, rc, "read");
+        }
+        if (!it->is_last || q != UINT64_MAX)
+            return iter_fail(it, PD_ECORRUPT, "%s: %s", it->name, what);
+        it->end.is_torn = true;
+        fmt(it->end.why, sizeof(it->end.why), "%s, and no valid record in the file", what);
+        iter_close_file(it);
+        return 0;
+    }
     it->has_header = true;
     it->version = version;
     it->dbid = (int64_t)get64(p + 8);
@@ -1012,7 +1051,8 @@ int txnlog_iter_next(struct txnlog_iter *it, struct txnlog_record *out)
     }
 }
 
-/* ---- truncation ------------------------------------------------------------------------------- */
+/* ---- truncation -------------------------------------------------------------------------------
+ */
 
 int txnlog_truncate(struct file_fs *fs, const char *dir, int64_t zxid, char *errmsg,
                     size_t errmsg_len)
@@ -1075,15 +1115,19 @@ int txnlog_truncate(struct file_fs *fs, const char *dir, int64_t zxid, char *err
             fmt(errmsg, errmsg_len, "%s: read: %s", name, pd_strerror(rc));
             goto out;
         }
-        if (get32(p) != TXNLOG_MAGIC) {
-            bool is_zero = true;
-            for (int i = 0; i < TXNLOG_FILE_HEADER_BYTES; i++)
-                if (p[i])
-                    is_zero = false;
-            if (!is_zero) {
+        uint32_t magic = get32(p);
+        if (magic != TXNLOG_MAGIC || get32(p + 4) != TXNLOG_VERSION) {
+            /* Torn if nothing valid is in it (as the iterator decides), else not ours to cut. */
+            uint64_t q;
+            int64_t qz;
+            if ((rc = find_valid_after(&r, 0, TXNLOG_MAX_RECORD_DEFAULT, INT64_MIN, &q, &qz)) !=
+                0) {
+                fmt(errmsg, errmsg_len, "%s: read: %s", name, pd_strerror(rc));
+                goto out;
+            }
+            if (q != UINT64_MAX) {
                 rc = PD_ECORRUPT;
-                fmt(errmsg, errmsg_len, "%s: not a transaction log (magic 0x%08" PRIx32 ")",
-                    name, get32(p));
+                fmt(errmsg, errmsg_len, "%s: bad file header (magic 0x%08" PRIx32 ")", name, magic);
                 goto out;
             }
             torn_header = true;

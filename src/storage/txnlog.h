@@ -51,9 +51,10 @@
  *     a bad end-of-record byte with nothing valid after it ends that file
  *     and reading goes on with the next one, as FileTxnIterator does (an
  *     Apache server that crashed leaves such tails behind in old files).
- *   - a last file shorter than its 16-byte header, or whose header is all
- *     zeros, or that holds no record at all, is torn (a crash cut the
- *     writer's first batch to it); any other bad header is PD_ECORRUPT.
+ *   - a last file shorter than its 16-byte header, or that holds no record
+ *     at all, or whose header is bad (zeros, garbage) with no valid record
+ *     anywhere in the file, is torn (a crash cut the writer's first batch
+ *     to it); any other bad header is PD_ECORRUPT.
  *
  * txnlog_truncate() removes every record after a zxid: for torn-tail repair
  * before the first append after a restart, and for Zab TRUNC.
@@ -70,13 +71,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TXNLOG_MAGIC             0x5a4b4c47 /* "ZKLG" */
-#define TXNLOG_VERSION           2
-#define TXNLOG_FILE_HEADER_BYTES 16
-#define TXNLOG_RECORD_OVERHEAD   13   /* checksum 8 + length 4 + end-of-record 1 */
-#define TXNLOG_EOR               0x42 /* 'B' */
-#define TXNLOG_PREALLOC_DEFAULT  (64 * 1024 * 1024) /* preAllocSize 65536 KiB */
-#define TXNLOG_FSYNC_WARN_MS_DEFAULT 1000           /* fsync.warningthresholdms */
+#define TXNLOG_MAGIC                 0x5a4b4c47 /* "ZKLG" */
+#define TXNLOG_VERSION               2
+#define TXNLOG_FILE_HEADER_BYTES     16
+#define TXNLOG_RECORD_OVERHEAD       13   /* checksum 8 + length 4 + end-of-record 1 */
+#define TXNLOG_EOR                   0x42 /* 'B' */
+#define TXNLOG_PREALLOC_DEFAULT      (64 * 1024 * 1024) /* preAllocSize 65536 KiB */
+#define TXNLOG_FSYNC_WARN_MS_DEFAULT 1000               /* fsync.warningthresholdms */
 /* BinaryInputArchive's limit on a buffer: jute.maxbuffer plus its default extra size. */
 #define TXNLOG_MAX_RECORD_DEFAULT (2 * 1048575)
 /* Longest file name this module makes or accepts: "log." + 16 hex digits. */
@@ -135,8 +136,7 @@ void txnlog_close(struct txnlog *l);
  * payload's TxnHeader and greater than every zxid appended before. Nothing
  * reaches the disk before txnlog_sync(). Returns 0; PD_EINVAL (shorter than a
  * TxnHeader or over INT32_MAX, zxid not increasing or not the payload's; the
- * log is unchanged);
- * PD_ENOMEM (unchanged); or the sticky error.
+ * log is unchanged); PD_ENOMEM (unchanged); or the sticky error.
  */
 int txnlog_append(struct txnlog *l, int64_t zxid, const void *payload, size_t len);
 
@@ -229,10 +229,11 @@ bool txnlog_iter_header(const struct txnlog_iter *it, int64_t *dbid, int32_t *ve
  * deletes the files named after it (highest first, then fsyncs the
  * directory), then cuts the file that holds `zxid` right after the last
  * record <= zxid (dropping its preallocation and any torn tail) and fsyncs
- * it. A file left with a torn header is deleted. After a crash midway, the
- * log still holds a prefix of its records and the call can be repeated.
- * Returns 0, or PD_EIO/PD_ENOSPC/PD_ENOMEM/PD_ECORRUPT (a file header that
- * is not a log's) with errmsg (errmsg_len bytes, may be 0) set.
+ * it. That file is deleted instead if its header is torn (short, or bad
+ * with no valid record in the file). After a crash midway, the log still
+ * holds a prefix of its records and the call can be repeated. Returns 0, or
+ * PD_EIO/PD_ENOSPC/PD_ENOMEM/PD_ECORRUPT (a bad header on a file holding
+ * valid records) with errmsg (errmsg_len bytes, may be 0) set.
  */
 int txnlog_truncate(struct file_fs *fs, const char *dir, int64_t zxid, char *errmsg,
                     size_t errmsg_len);

@@ -96,9 +96,10 @@ static int32_t set_cversion_pzxid(struct tree *t, const char *path, size_t len, 
         *pd_err = PD_ENOMEM;
         return ZOK;
     }
-    uint32_t dig = digest_begin(t, path, len, id);
+    struct digest_mark dig;
+    digest_begin(t, path, len, id, &dig);
     node_change_commit(t, &c);
-    digest_end(t, path, len, id, dig);
+    digest_end(t, path, len, id, &dig, false);
     return ZOK;
 }
 
@@ -185,9 +186,10 @@ static int apply_create(struct tree *t, const struct jute_txn_header *hdr, const
     }
     /* Nothing can fail from here on. */
     if (parent_changes) {
-        uint32_t dig = digest_begin(t, pp.parent, pp.parent_len, parent);
+        struct digest_mark dig;
+        digest_begin(t, pp.parent, pp.parent_len, parent, &dig);
         node_change_commit(t, &pc);
-        digest_end(t, pp.parent, pp.parent_len, parent, dig);
+        digest_end(t, pp.parent, pp.parent_len, parent, &dig, false);
     }
     node_new_commit(t, &nn, parent, slot);
     t->digest += digest_node(path, len, node_get(t, nn.id));
@@ -249,9 +251,10 @@ static int apply_delete(struct tree *t, const char *path, int64_t zxid, struct a
     }
     /* Nothing can fail from here on. */
     if (parent_changes) {
-        uint32_t dig = digest_begin(t, pp.parent, pp.parent_len, parent);
+        struct digest_mark dig;
+        digest_begin(t, pp.parent, pp.parent_len, parent, &dig);
         node_change_commit(t, &pc);
-        digest_end(t, pp.parent, pp.parent_len, parent, dig);
+        digest_end(t, pp.parent, pp.parent_len, parent, &dig, false);
     }
     if (id == NODE_NIL) {
         res->err = ZNONODE;
@@ -305,9 +308,10 @@ static int apply_set_data(struct tree *t, const struct jute_txn_header *hdr,
         quota_abort(&qu);
         return PD_ENOMEM;
     }
-    uint32_t dig = digest_begin(t, tx->path, len, id);
+    struct digest_mark dig;
+    digest_begin(t, tx->path, len, id, &dig);
     node_change_commit(t, &c);
-    digest_end(t, tx->path, len, id, dig);
+    digest_end(t, tx->path, len, id, &dig, true);
     quota_commit(t, &qu);
     t->data_size += (int64_t)new_len - old_len;
     client_stat(t, id, &res->stat);
@@ -336,9 +340,10 @@ static int apply_set_acl(struct tree *t, const struct jute_set_acl_txn *tx, stru
         node_change_abort(&c);
         return PD_ENOMEM;
     }
-    uint32_t dig = digest_begin(t, tx->path, len, id);
+    struct digest_mark dig;
+    digest_begin(t, tx->path, len, id, &dig);
     node_change_commit(t, &c);
-    digest_end(t, tx->path, len, id, dig);
+    digest_end(t, tx->path, len, id, &dig, false);
     struct tree_node *n = node_get(t, id);
     acl_release(&t->acls, n->acl);
     n->acl = slot;

@@ -21,6 +21,13 @@
  * loaded node. The sum of current node digests is then an invariant, which
  * tree_check() verifies by recomputing it.
  *
+ * The txn log carries, with each txn, the digest the tree will have once it
+ * is applied, computed before it is (PrepRequestProcessor.precalculateDigest
+ * on its ChangeRecords): digest_predict() does that for each overlay record
+ * tree_prep() adds, from the path's newest state, and tree_prep() hands the
+ * result out in tree_txn.digest. A failed single op (ErrorTxn) gets none, as
+ * in ZooKeeper; a failed multi gets the unchanged digest.
+ *
  * Path bytes: Java's String.getBytes() uses the platform charset; this uses
  * the UTF-8 bytes of the path, as ZooKeeper does under a UTF-8 locale (and
  * always from Java 18).
@@ -50,13 +57,27 @@ static void put32(unsigned char *p, int32_t v)
     }
 }
 
-uint32_t digest_of(const char *path, size_t len, const uint8_t *data, int32_t data_len,
-                   const struct node_stat *st)
+static bool excluded(const char *path, size_t len)
 {
-    if (len >= ZK_SUBTREE_LEN && memcmp(path, ZK_SUBTREE, ZK_SUBTREE_LEN) == 0)
-        return 0;
+    return len >= ZK_SUBTREE_LEN && memcmp(path, ZK_SUBTREE, ZK_SUBTREE_LEN) == 0;
+}
+
+uint32_t digest_pd(const char *path, size_t len, const uint8_t *data, int32_t data_len)
+{
     if (len == 1 && path[0] == '/')
         len = 0; /* "/" is hashed as "" */
+    uLong crc = crc32(0L, Z_NULL, 0);
+    /* zlib takes uInt lengths: paths and data are far below 4 GiB (jute.maxbuffer) */
+    crc = crc32(crc, (const Bytef *)path, (uInt)len);
+    if (data_len > 0)
+        crc = crc32(crc, data, (uInt)data_len);
+    return (uint32_t)crc;
+}
+
+uint32_t digest_finish(uint32_t pd, const char *path, size_t len, const struct node_stat *st)
+{
+    if (excluded(path, len))
+        return 0;
     unsigned char b[60];
     put64(b, st->czxid);
     put64(b + 8, st->mzxid);
@@ -67,33 +88,85 @@ uint32_t digest_of(const char *path, size_t len, const uint8_t *data, int32_t da
     put32(b + 44, st->cversion);
     put32(b + 48, st->aversion);
     put64(b + 52, st->owner);
-    uLong crc = crc32(0L, Z_NULL, 0);
-    /* zlib takes uInt lengths: paths and data are far below 4 GiB (jute.maxbuffer) */
-    crc = crc32(crc, (const Bytef *)path, (uInt)len);
-    if (data_len > 0)
-        crc = crc32(crc, data, (uInt)data_len);
-    crc = crc32(crc, b, sizeof(b));
-    return (uint32_t)crc;
+    return (uint32_t)crc32(pd, b, sizeof(b));
+}
+
+uint32_t digest_of(const char *path, size_t len, const uint8_t *data, int32_t data_len,
+                   const struct node_stat *st)
+{
+    if (excluded(path, len))
+        return 0;
+    return digest_finish(digest_pd(path, len, data, data_len), path, len, st);
+}
+
+uint32_t digest_node_pd(const char *path, size_t len, const struct tree_node *n)
+{
+    return digest_pd(path, len, n->data_len >= 0 ? node_data(n) : NULL, n->data_len);
 }
 
 uint32_t digest_node(const char *path, size_t len, const struct tree_node *n)
 {
-    if (len >= ZK_SUBTREE_LEN && memcmp(path, ZK_SUBTREE, ZK_SUBTREE_LEN) == 0)
+    if (excluded(path, len))
         return 0; /* skip the stat decoding and the CRC */
     struct node_stat st;
     node_get_stat(n, &st);
-    return digest_of(path, len, n->data_len >= 0 ? node_data(n) : NULL, n->data_len, &st);
+    return digest_finish(digest_node_pd(path, len, n), path, len, &st);
 }
 
-uint32_t digest_begin(const struct tree *t, const char *path, size_t len, uint32_t id)
+void digest_begin(const struct tree *t, const char *path, size_t len, uint32_t id,
+                  struct digest_mark *m)
 {
-    return digest_node(path, len, node_get(t, id));
+    m->pd = 0;
+    m->before = 0;
+    if (excluded(path, len))
+        return;
+    const struct tree_node *n = node_get(t, id);
+    struct node_stat st;
+    node_get_stat(n, &st);
+    m->pd = digest_node_pd(path, len, n);
+    m->before = digest_finish(m->pd, path, len, &st);
 }
 
-void digest_end(struct tree *t, const char *path, size_t len, uint32_t id, uint32_t before)
+void digest_end(struct tree *t, const char *path, size_t len, uint32_t id,
+                const struct digest_mark *m, bool data_changed)
 {
-    t->digest -= before;
-    t->digest += digest_node(path, len, node_get(t, id));
+    if (excluded(path, len))
+        return;
+    const struct tree_node *n = node_get(t, id);
+    struct node_stat st;
+    node_get_stat(n, &st);
+    uint32_t pd = data_changed ? digest_node_pd(path, len, n) : m->pd;
+    t->digest -= m->before;
+    t->digest += digest_finish(pd, path, len, &st);
+}
+
+void digest_predict(const struct tree *t, struct ov_rec *r)
+{
+    const char *path = r->path;
+    size_t len = r->path_len;
+    /* the state this record replaces: the newest record of the path, else the committed node */
+    const struct ov_rec *prev = ov_find(&t->ov, path, len);
+    uint32_t before = 0;
+    if (prev) {
+        before = prev->exists ? prev->digest : 0;
+        if (r->exists && !r->has_pd && prev->exists)
+            r->pd = prev->pd;
+    } else {
+        uint32_t id = node_lookup(t, path, len);
+        if (id != NODE_NIL) {
+            const struct tree_node *n = node_get(t, id);
+            struct node_stat st;
+            node_get_stat(n, &st);
+            uint32_t pd = excluded(path, len) ? 0 : digest_node_pd(path, len, n);
+            before = digest_finish(pd, path, len, &st);
+            if (r->exists && !r->has_pd)
+                r->pd = pd;
+        }
+    }
+    r->has_pd = true;
+    r->digest = r->exists ? digest_finish(r->pd, path, len, &r->st) : 0;
+    uint64_t base = t->ov.tail ? t->ov.tail->tree_digest : t->digest;
+    r->tree_digest = base - before + r->digest;
 }
 
 uint32_t tree_digest_node(const char *path, size_t len, struct jute_buf data,
@@ -115,6 +188,14 @@ int64_t tree_digest(const struct tree *t)
 {
     /* a Java long: the unsigned sum reinterpreted as two's complement */
     uint64_t u = t->digest;
+    int64_t v;
+    memcpy(&v, &u, sizeof(v));
+    return v;
+}
+
+int64_t tree_predicted_digest(const struct tree *t)
+{
+    uint64_t u = t->ov.tail ? t->ov.tail->tree_digest : t->digest;
     int64_t v;
     memcpy(&v, &u, sizeof(v));
     return v;

@@ -77,6 +77,7 @@ static bool add_rec(struct prep *p, struct ov_rec *r)
         p->pd_err = PD_ENOMEM;
         return false;
     }
+    digest_predict(p->t, r);
     ov_add(&p->t->ov, r);
     return true;
 }
@@ -271,6 +272,8 @@ static int32_t prep_create(struct prep *p, int32_t type, const struct jute_creat
                                     .ctime = ctx->now_ms,
                                     .mtime = ctx->now_ms,
                                     .owner = owner};
+        nr->pd = digest_pd(path, len, data.data, data.len);
+        nr->has_pd = true;
         if (!(nr->acl = ov_acl_new(&acl))) {
             ov_rec_discard(nr);
             nr = NULL;
@@ -388,6 +391,8 @@ static int32_t prep_set_data(struct prep *p, const struct jute_set_data_request 
         nr->st.version = new_version;
         nr->st.mtime = p->ctx->now_ms;
         nr->st.mzxid = p->ctx->zxid;
+        nr->pd = digest_pd(path, len, tx->u.set_data.data.data, tx->u.set_data.data.len);
+        nr->has_pd = true;
     }
     add_rec(p, nr);
     return ZOK;
@@ -781,6 +786,10 @@ int tree_prep(struct tree *t, const struct tree_prep_ctx *ctx, int32_t op, const
     }
     if (err != ZOK)
         set_error(out, err);
+    /* PrepRequestProcessor logs every txn with the tree digest it will lead to, except a
+     * failed single op: it threw before computing one. */
+    out->has_digest = err == ZOK;
+    out->digest = out->has_digest ? tree_predicted_digest(t) : 0;
     return 0;
 }
 

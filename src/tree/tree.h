@@ -143,6 +143,8 @@ int64_t tree_approx_data_size(const struct tree *t);
  * snapshot's ZxidDigest carry.
  */
 int64_t tree_digest(const struct tree *t);
+/* The digest the tree will have once every prepped txn is applied (tree_digest() if none). */
+int64_t tree_predicted_digest(const struct tree *t);
 /* DigestCalculator's version, as TxnDigest.version and ZxidDigest.digestVersion carry it. */
 #define TREE_DIGEST_VERSION 2
 /*
@@ -231,6 +233,11 @@ struct tree_txn {
     int32_t n_sub;        /* multi: number of sub-txns */
     struct tree_txn *sub; /* multi: the sub-txns (arena); each sub's hdr.type is its op or
                            * ZOO_OP_ERROR, the rest of its hdr copies the multi's */
+    bool has_digest;      /* tree_prep: the txn carries a TxnDigest (all but a failed single
+                           * op, which ZooKeeper logs without one); unused in subs */
+    int64_t digest;       /* tree_prep: the tree digest once this txn (and every txn prepped
+                           * before it) is applied, as PrepRequestProcessor precalculates it
+                           * for the TxnDigest {TREE_DIGEST_VERSION, digest} */
 };
 
 /*

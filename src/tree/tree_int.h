@@ -359,6 +359,11 @@ struct ov_rec {
     int32_t child_count;
     struct node_stat st;
     struct ov_acl *acl; /* a reference; NULL when !exists */
+    /* Digest prediction (digest.c), as ZooKeeper's ChangeRecord.precalculatedDigest: */
+    bool has_pd;          /* pd is set (for the record's own new data) */
+    uint32_t pd;          /* digest_pd() of the path and the node's data after the change */
+    uint32_t digest;      /* the node's digest after the change (0 if deleted) */
+    uint64_t tree_digest; /* the tree digest once every record up to this one is applied */
     size_t path_len;
     char path[]; /* NUL-terminated; the root is "/" */
 };
@@ -554,18 +559,38 @@ void quota_limit_deleted(struct tree *t, const char *parent, size_t parent_len, 
 int quota_setup(struct tree *t);
 void quota_close(struct chash *h);
 
-/* digest.c: DigestCalculator (version 2). */
-/* The digest of a node at `path` with this data and stat (0 under "/zookeeper/"). */
+/*
+ * digest.c: DigestCalculator (version 2). A node's digest is CRC-32 over its
+ * path ("" for the root), data and 60 stat bytes; it is computed in two steps
+ * so a stat-only change reuses the first: digest_pd() over path and data,
+ * digest_finish() adding the stat (0 for paths under "/zookeeper/").
+ */
+uint32_t digest_pd(const char *path, size_t len, const uint8_t *data, int32_t data_len);
+uint32_t digest_finish(uint32_t pd, const char *path, size_t len, const struct node_stat *st);
+/* The digest of a node at `path` with this data and stat. */
 uint32_t digest_of(const char *path, size_t len, const uint8_t *data, int32_t data_len,
                    const struct node_stat *st);
-/* The digest of node n, whose full path is `path` ("" or "/" for the root). */
+/* digest_pd() and the digest of node n, whose full path is `path` ("" or "/" for the root). */
+uint32_t digest_node_pd(const char *path, size_t len, const struct tree_node *n);
 uint32_t digest_node(const char *path, size_t len, const struct tree_node *n);
 /*
  * Around a change of node `id`'s stat or data (NodeHashMap preChange/postChange):
- * digest_begin() before, digest_end() after with what digest_begin() returned.
+ * digest_begin() before, digest_end() after, which moves t->digest by the change.
  */
-uint32_t digest_begin(const struct tree *t, const char *path, size_t len, uint32_t id);
-void digest_end(struct tree *t, const char *path, size_t len, uint32_t id, uint32_t before);
+struct digest_mark {
+    uint32_t pd;     /* digest_pd() before the change */
+    uint32_t before; /* the node's digest before the change */
+};
+void digest_begin(const struct tree *t, const char *path, size_t len, uint32_t id,
+                  struct digest_mark *m);
+void digest_end(struct tree *t, const char *path, size_t len, uint32_t id,
+                const struct digest_mark *m, bool data_changed);
+/*
+ * PrepRequestProcessor.precalculateDigest for a record about to be added to
+ * the overlay: fills r->pd (unless r->has_pd: the record sets new data),
+ * r->digest and r->tree_digest from the path's newest state.
+ */
+void digest_predict(const struct tree *t, struct ov_rec *r);
 /* The digest recomputed from every node. 0 or PD_ENOMEM. */
 int digest_compute(const struct tree *t, uint64_t *out);
 

@@ -104,12 +104,17 @@ def _stop_all():
 class ServerProcess:
     """One standalone server.  kind is "zookeeper" or "paddock"."""
 
-    def __init__(self, kind=None, extra_cfg=None, name="zk"):
+    def __init__(self, kind=None, extra_cfg=None, name="zk", datadir=None):
+        """datadir: use this existing dataDir (e.g. one another server
+        wrote) instead of a new one in the temp dir; the caller owns it and
+        cleanup() leaves it alone."""
         self.kind = kind or default_target()
         self.extra_cfg = dict(extra_cfg or {})
         self.workdir = tempfile.mkdtemp(prefix="paddock-it-%s-" % name)
-        self.datadir = os.path.join(self.workdir, "data")
-        os.makedirs(self.datadir)
+        if datadir is None:
+            datadir = os.path.join(self.workdir, "data")
+        self.datadir = datadir
+        os.makedirs(self.datadir, exist_ok=True)
         self.cfg_path = os.path.join(self.workdir, "zoo.cfg")
         self.stdout_path = os.path.join(self.workdir, "stdout.log")
         self.server_log = os.path.join(self.workdir, "server.log")

@@ -242,8 +242,8 @@ static void add_op(struct inode *ino, enum op_kind kind, uint64_t off, const voi
     ino->ops_tail = &o->next;
 }
 
-static void name_op(struct file_fault *ff, enum name_kind kind, const char *path,
-                    const char *path2, struct inode *ino)
+static void name_op(struct file_fault *ff, enum name_kind kind, const char *path, const char *path2,
+                    struct inode *ino)
 {
     struct name_op *o = xmalloc(sizeof(*o));
     *o = (struct name_op){.kind = kind, .path = xstrdup(path), .ino = ino};
@@ -408,7 +408,6 @@ static int ff_pwrite(struct file_fs *fs, struct file *f, const void *buf, size_t
     return 0;
 }
 
-
 /*
  * Replays ino's pending ops onto its durable bytes, each surviving per the
  * PRNG, and forgets them. With `to_current` (a crash) the result is also what
@@ -572,7 +571,8 @@ static int ff_rename(struct file_fs *fs, const char *from, const char *to)
         return PD_ENOENT;
     struct inode *ino = e->ino;
     name_op(ff, NM_RENAME, from, to, ino);
-    struct name_op now = {.kind = NM_RENAME, .path = xstrdup(from), .path2 = xstrdup(to), .ino = ino};
+    struct name_op now = {
+        .kind = NM_RENAME, .path = xstrdup(from), .path2 = xstrdup(to), .ino = ino};
     apply_name_op(&ff->cur, &now);
     free(now.path);
     free(now.path2);

@@ -260,6 +260,9 @@ static void test_cversion_overflow(void)
     CHECK(tt_stat(&x, "/s", &st));
     CHECK_EQ_INT(st.num_children, 3);
     CHECK_EQ_INT(st.cversion, (int32_t)((uint32_t)INT32_MAX * 2u - 3u));
+    /* prep's wrapped parent cversion is not applied, so its digest is not the tree's: as in
+     * ZooKeeper, whose digest check would report the mismatch */
+    x.no_digest_check = true;
     /* so the next sequential create collides with the first one */
     CHECK_EQ_INT(tt_create(&x, "/s/n", NULL, ZOO_PERSISTENT_SEQUENTIAL, p, sizeof(p)), ZNODEEXISTS);
     CHECK_EQ_INT(tt_delete(&x, "/s/n2147483647", -1), ZOK);

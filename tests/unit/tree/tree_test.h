@@ -36,6 +36,7 @@ struct tt {
     struct jute_id ids[4];
     bool ttl;
     bool closing;
+    bool no_digest_check; /* prep and apply disagree on purpose (ZooKeeper's digests would too) */
     struct tt_event ev[TT_MAX_EVENTS];
     int n_ev;
 };
@@ -124,9 +125,14 @@ static inline int32_t tt_write(struct tt *x, int32_t op, const void *req, int32_
 {
     struct tree_txn txn;
     struct tree_result r;
+    bool alone = tree_overlay_count(x->t) == 0;
     int32_t perr = tt_prep(x, op, req, n, &txn);
     int32_t aerr = tt_apply(x, &txn, res ? res : &r);
     CHECK_EQ_INT(perr, aerr);
+    /* the digest prep predicted for the txn log is the one applying it gives */
+    if (alone && txn.has_digest && !x->no_digest_check)
+        CHECK_EQ_INT(txn.digest, tree_digest(x->t));
+    CHECK(txn.has_digest || txn.hdr.type == ZOO_OP_ERROR);
     CHECK_EQ_INT(tree_overlay_count(x->t), 0);
     return aerr;
 }
