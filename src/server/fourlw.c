@@ -960,7 +960,15 @@ static bool run(struct conn *c, enum fourlw_cmd cmd, const uint8_t *data, size_t
         return true;
     }
     case FLW_HASH:
-        /* DigestCommand lists the tree digest log; Paddock keeps no digests yet. */
+        /* DigestCommand: the digest log, oldest first, "<hex zxid>: <digest>" a line. */
+        for (int i = 0; i < srv->digest_log_n; i++) {
+            const struct digest_entry *d =
+                &srv->digest_log[(srv->digest_log_head + i) % SERVER_DIGEST_LOG_LIMIT];
+            char line[64];
+            snprintf(line, sizeof(line), "%" PRIx64 ": %" PRId64 "\n", (uint64_t)d->zxid,
+                     d->digest);
+            put(o, line);
+        }
         return true;
     case FLW_TELNET_CLOSE:
         /* CommandExecutor has nothing for it: ZooKeeper drops the connection. */

@@ -255,6 +255,7 @@ void pipeline_commit(struct server *srv)
             return;
         }
         srv->last_zxid = p->txn.hdr.zxid;
+        server_note_digest(srv, p->txn.hdr.zxid);
         finish(srv, p, &res);
         snapshotter_applied(srv);
         struct conn *c = p->conn;

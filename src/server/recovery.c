@@ -98,6 +98,7 @@ int recovery_run(struct server *srv, const char *snap_dir, const char *log_dir)
         if (rc != 0)
             goto out;
         zxid = rec.zxid;
+        server_note_digest(srv, zxid);
         n++;
     }
     if (rc < 0) {

@@ -107,6 +107,18 @@ static void on_signal(uv_signal_t *h, int signum)
     /* The flush check stays until every connection is gone; see server_main. */
 }
 
+void server_note_digest(struct server *srv, int64_t zxid)
+{
+    if (zxid % SERVER_DIGEST_LOG_INTERVAL != 0)
+        return;
+    int at = (srv->digest_log_head + srv->digest_log_n) % SERVER_DIGEST_LOG_LIMIT;
+    srv->digest_log[at] = (struct digest_entry){.zxid = zxid, .digest = tree_digest(srv->tree)};
+    if (srv->digest_log_n < SERVER_DIGEST_LOG_LIMIT)
+        srv->digest_log_n++;
+    else
+        srv->digest_log_head = (srv->digest_log_head + 1) % SERVER_DIGEST_LOG_LIMIT;
+}
+
 void server_fatal(struct server *srv)
 {
     srv->exit_status = 1;

@@ -43,6 +43,14 @@
 
 struct pending;
 
+/* DataTree's digest log (4lw hash): the tree digest after every 128th zxid, last 1024. */
+#define SERVER_DIGEST_LOG_INTERVAL 128
+#define SERVER_DIGEST_LOG_LIMIT    1024
+struct digest_entry {
+    int64_t zxid;
+    int64_t digest;
+};
+
 enum conn_state { CONN_NEW, CONN_ACTIVE, CONN_CLOSING };
 
 struct conn {
@@ -160,10 +168,13 @@ struct server {
     int64_t snap_threshold;       /* take one when txns_since_snap reaches this (0: unset) */
     int64_t snap_count_taken;     /* snapshots written since start */
     bool has_snapshot;            /* recovery loaded a snapshot from dataDir */
-    bool is_storage_failed;       /* a log write or fsync failed: writes are refused */
-    int lock_fds[2];    /* flocks on dataDir and dataLogDir (-1 if none); closed at exit */
-    int64_t server_id;  /* 0 standalone; top byte of session ids */
-    int64_t trace_mask; /* ZooTrace text trace mask, 4lw gtmk/stmk only */
+    struct digest_entry digest_log[SERVER_DIGEST_LOG_LIMIT]; /* ring, oldest at head */
+    int digest_log_head;
+    int digest_log_n;
+    bool is_storage_failed; /* a log write or fsync failed: writes are refused */
+    int lock_fds[2];        /* flocks on dataDir and dataLogDir (-1 if none); closed at exit */
+    int64_t server_id;      /* 0 standalone; top byte of session ids */
+    int64_t trace_mask;     /* ZooTrace text trace mask, 4lw gtmk/stmk only */
 
     struct autopurge autopurge; /* autopurge.c */
 };
@@ -247,6 +258,8 @@ void storage_roll(struct server *srv, int64_t from_zxid);
  * loop has closed its handle. */
 void storage_stop(struct server *srv);
 void storage_free(struct server *srv);
+/* A txn was applied (commit or replay): keeps the digest log ZooKeeper's way. */
+void server_note_digest(struct server *srv, int64_t zxid);
 /* recovery.c: loads the newest valid snapshot and replays the log after it into the tree
  * and session table; sets srv->last_zxid. 0, or an error already logged. */
 int recovery_run(struct server *srv, const char *snap_dir, const char *log_dir);

@@ -39,7 +39,7 @@ import pytest
 
 from conftest import TARGET
 from zkserver import MAX_SESSION_TIMEOUT, MIN_SESSION_TIMEOUT, ServerProcess
-from zkwire import Flags, four_letter
+from zkwire import Flags, RawClient, four_letter
 
 
 def raw_word(port, data, timeout=5.0):
@@ -576,3 +576,19 @@ def test_telnet_close_with_star(server):
     # Known and allowed, but ZooKeeper has no command for it: just closed.
     assert raw_word(server.port, b"\xff\xf4\xff\xfd") == b""
     assert four_letter(server.port, "ruok") == "imok"
+
+
+def test_hash_lists_every_128th_zxid(fresh_server):
+    # DataTree's digest log: after each zxid divisible by 128, the tree digest,
+    # one "<hex zxid>: <decimal digest>" line, oldest first.
+    c = RawClient(fresh_server.port)
+    c.connect(timeout_ms=10000)
+    for i in range(300):
+        assert c.create("/hash-%d" % i)[0] == 0
+    c.close()
+    lines = four_letter(fresh_server.port, "hash").splitlines()
+    assert [l.split(": ")[0] for l in lines] == ["80", "100"]
+    for l in lines:
+        zx, digest = l.split(": ")
+        int(zx, 16)
+        assert int(digest) != 0
