@@ -14,12 +14,12 @@
 #include "common/arena.h"
 #include "common/err.h"
 #include "storage/file.h"
+#include "storage/print.h"
 #include "storage/txn.h"
 #include "storage/txnlog.h"
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 struct out {
@@ -27,113 +27,21 @@ struct out {
     bool json;
 };
 
-/* ---- value printers ----------------------------------------------------------------- */
-
-static void json_str(FILE *f, const char *s)
-{
-    if (!s) {
-        fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-static void text_str(FILE *f, const char *s)
-{
-    if (!s) {
-        fputs("null", f);
-        return;
-    }
-    fputc('\'', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\'' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(f, "\\x%02x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('\'', f);
-}
-
 static void str(const struct out *o, const char *s)
 {
-    if (o->json)
-        json_str(o->f, s);
-    else
-        text_str(o->f, s);
+    print_str(o->f, o->json, s);
 }
 
 /* Data: hex in JSON; quoted text when printable, else hex, in text (first 64 bytes). */
 static void data(const struct out *o, struct jute_buf b)
 {
-    FILE *f = o->f;
-    if (b.len < 0) {
-        fputs("null", f);
-        return;
-    }
-    if (o->json) {
-        fputc('"', f);
-        for (int32_t i = 0; i < b.len; i++)
-            fprintf(f, "%02x", b.data[i]);
-        fputc('"', f);
-        return;
-    }
-    bool printable = true;
-    for (int32_t i = 0; i < b.len; i++)
-        if (b.data[i] < 0x20 || b.data[i] > 0x7e)
-            printable = false;
-    int32_t n = b.len > 64 ? 64 : b.len;
-    if (printable) {
-        fputc('\'', f);
-        for (int32_t i = 0; i < n; i++) {
-            if (b.data[i] == '\'' || b.data[i] == '\\')
-                fputc('\\', f);
-            fputc(b.data[i], f);
-        }
-        fputc('\'', f);
-    } else {
-        fputs("0x", f);
-        for (int32_t i = 0; i < n; i++)
-            fprintf(f, "%02x", b.data[i]);
-    }
-    if (n < b.len)
-        fprintf(f, "...(%" PRId32 " bytes)", b.len);
+    if (print_data(o->f, o->json, b))
+        fprintf(o->f, "...(%" PRId32 " bytes)", b.len);
 }
 
 static void acl(const struct out *o, const struct jute_acl_vec *v)
 {
-    FILE *f = o->f;
-    if (v->is_null) {
-        fputs("null", f);
-        return;
-    }
-    fputc('[', f);
-    for (int32_t i = 0; i < v->count; i++) {
-        const struct jute_acl *a = &v->items[i];
-        if (i)
-            fputs(o->json ? "," : ", ", f);
-        if (o->json) {
-            fprintf(f, "{\"perms\":%" PRId32 ",\"scheme\":", a->perms);
-            json_str(f, a->id.scheme);
-            fputs(",\"id\":", f);
-            json_str(f, a->id.id);
-            fputc('}', f);
-        } else {
-            fprintf(f, "%" PRId32 ":%s:%s", a->perms, a->id.scheme ? a->id.scheme : "null",
-                    a->id.id ? a->id.id : "null");
-        }
-    }
-    fputc(']', f);
+    print_acl(o->f, o->json, v);
 }
 
 /* A field separator plus "name=" (text) or ",\"name\":" (JSON). */
@@ -155,6 +63,18 @@ static void key_bool(const struct out *o, const char *name, bool v)
 {
     key(o, name);
     fputs(v ? "true" : "false", o->f);
+}
+
+/* The fields that the three create txns start with. */
+static void created(const struct out *o, const char *path, struct jute_buf d,
+                    const struct jute_acl_vec *v)
+{
+    key(o, "path");
+    str(o, path);
+    key(o, "data");
+    data(o, d);
+    key(o, "acl");
+    acl(o, v);
 }
 
 /* The body fields of one txn (top level or a multi's sub). */
@@ -179,32 +99,18 @@ static void body(const struct out *o, const struct tree_txn *t)
     }
     case ZOO_OP_CREATE:
     case ZOO_OP_CREATE2:
-        key(o, "path");
-        str(o, t->u.create.path);
-        key(o, "data");
-        data(o, t->u.create.data);
-        key(o, "acl");
-        acl(o, &t->u.create.acl);
+        created(o, t->u.create.path, t->u.create.data, &t->u.create.acl);
         key_bool(o, "ephemeral", t->u.create.ephemeral);
         key_int(o, "parentCVersion", t->u.create.parent_cversion);
         break;
     case ZOO_OP_CREATETTL:
-        key(o, "path");
-        str(o, t->u.create_ttl.path);
-        key(o, "data");
-        data(o, t->u.create_ttl.data);
-        key(o, "acl");
-        acl(o, &t->u.create_ttl.acl);
+        created(o, t->u.create_ttl.path, t->u.create_ttl.data, &t->u.create_ttl.acl);
         key_int(o, "parentCVersion", t->u.create_ttl.parent_cversion);
         key_int(o, "ttl", t->u.create_ttl.ttl);
         break;
     case ZOO_OP_CREATECONTAINER:
-        key(o, "path");
-        str(o, t->u.create_container.path);
-        key(o, "data");
-        data(o, t->u.create_container.data);
-        key(o, "acl");
-        acl(o, &t->u.create_container.acl);
+        created(o, t->u.create_container.path, t->u.create_container.data,
+                &t->u.create_container.acl);
         key_int(o, "parentCVersion", t->u.create_container.parent_cversion);
         break;
     case ZOO_OP_DELETE:
@@ -237,7 +143,7 @@ static void body(const struct out *o, const struct tree_txn *t)
         const char *name = zk_err_name(t->u.error.err);
         if (o->json) {
             fputs(",\"errName\":", f);
-            json_str(f, name);
+            print_str(f, true, name);
         } else if (name) {
             fprintf(f, " (%s)", name);
         }
@@ -253,7 +159,7 @@ static void type_name(const struct out *o, int32_t type)
     const char *name = txn_type_name(type);
     if (o->json) {
         fprintf(o->f, "\"type\":%" PRId32 ",\"typeName\":", type);
-        json_str(o->f, name ? name : "unknown");
+        print_str(o->f, true, name ? name : "unknown");
     } else {
         fputs(name ? name : "unknown", o->f);
     }
@@ -332,25 +238,11 @@ static void usage(FILE *f)
 
 int logtool_main(int argc, char **argv)
 {
-    const char *path = NULL;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (!path && argv[i][0] != '-') {
-            path = argv[i];
-        } else {
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!path) {
-        usage(stderr);
-        return 2;
-    }
+    const char *path;
+    bool json;
+    int status = print_parse_args(argc, argv, usage, &path, &json);
+    if (status >= 0)
+        return status;
     struct out o = {.f = stdout, .json = json};
     struct file_fs fs;
     file_posix_init(&fs);
@@ -362,7 +254,7 @@ int logtool_main(int argc, char **argv)
     struct arena a;
     arena_init(&a, 64 * 1024);
     long n = 0;
-    int status = 0;
+    status = 0;
     bool started = false;
     char problem[512] = "";
     struct txnlog_record rec;
@@ -374,7 +266,7 @@ int logtool_main(int argc, char **argv)
             txnlog_iter_header(it, &dbid, &version);
             if (json) {
                 printf("{\"file\":");
-                json_str(stdout, path);
+                print_str(stdout, true, path);
                 printf(",\"dbid\":%" PRId64 ",\"version\":%" PRId32 ",\"records\":[", dbid,
                        version);
             } else {
@@ -411,7 +303,7 @@ int logtool_main(int argc, char **argv)
             int32_t version = 0;
             txnlog_iter_header(it, &dbid, &version);
             printf("{\"file\":");
-            json_str(stdout, path);
+            print_str(stdout, true, path);
             if (has_header)
                 printf(",\"dbid\":%" PRId64 ",\"version\":%" PRId32, dbid, version);
             printf(",\"records\":[");
@@ -422,12 +314,12 @@ int logtool_main(int argc, char **argv)
                    end->is_torn ? "true" : "false");
             if (end->is_torn) {
                 printf(",\"why\":");
-                json_str(stdout, end->why);
+                print_str(stdout, true, end->why);
             }
             printf("}");
         } else {
             printf(",\"error\":");
-            json_str(stdout, problem);
+            print_str(stdout, true, problem);
         }
         printf("}\n");
     } else {

@@ -12,9 +12,9 @@
 
 #include "common/alloc.h"
 #include "common/err.h"
+#include "storage/storage_int.h"
 
 #include <assert.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,63 +22,34 @@
 #define SNAP_NAME_PREFIX "snapshot."
 #define LOG_NAME_PREFIX  "log."
 
-static void set_msg(char *errmsg, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_msg(char *errmsg, size_t errlen, const char *fmt, ...)
-{
-    if (!errmsg || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errmsg, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static bool has_prefix(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-/* 1-16 hex digits, either case, value <= INT64_MAX, nothing after. */
-static bool parse_hex(const char *h, int64_t *out)
-{
-    size_t n = strlen(h);
-    if (n == 0 || n > 16)
-        return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = h[i];
-        int d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
-            return false;
-        v = v << 4 | (uint64_t)d;
-    }
-    if (v > (uint64_t)INT64_MAX)
-        return false;
-    *out = (int64_t)v;
-    return true;
 }
 
 enum purge_kind purge_classify(const char *name, int64_t *zxid)
 {
     int64_t z = -1;
     enum purge_kind k = PURGE_OTHER;
-    if (has_prefix(name, SNAP_NAME_PREFIX) && parse_hex(name + strlen(SNAP_NAME_PREFIX), &z))
+    if (storage_parse_name(name, SNAP_NAME_PREFIX, &z))
         k = PURGE_SNAPSHOT;
-    else if (has_prefix(name, LOG_NAME_PREFIX) && parse_hex(name + strlen(LOG_NAME_PREFIX), &z))
+    else if (storage_parse_name(name, LOG_NAME_PREFIX, &z))
         k = PURGE_LOG;
     else
         z = -1;
     if (zxid)
         *zxid = z;
     return k;
+}
+
+/* PurgeTxnLog's lower bound on the number of snapshots kept. */
+static bool count_ok(int retain_count, char *errmsg, size_t errlen)
+{
+    if (retain_count >= PURGE_MIN_RETAIN)
+        return true;
+    storage_errf(errmsg, errlen, "count should be greater than or equal to %d (got %d)",
+                 PURGE_MIN_RETAIN, retain_count);
+    return false;
 }
 
 static int cmp_zxid_desc(const void *a, const void *b)
@@ -96,11 +67,8 @@ int purge_decide(struct purge_entry *snaps, size_t n_snaps, struct purge_entry *
         snaps[i].is_purged = false;
     for (size_t i = 0; i < n_logs; i++)
         logs[i].is_purged = false;
-    if (retain_count < PURGE_MIN_RETAIN) {
-        set_msg(errmsg, errlen, "count should be greater than or equal to %d (got %d)",
-                PURGE_MIN_RETAIN, retain_count);
+    if (!count_ok(retain_count, errmsg, errlen))
         return PD_EINVAL;
-    }
     /*
      * FileTxnSnapLog refuses two distinct directories holding each other's
      * files, by prefix alone (Util.isSnapshotFileName / isLogFileName).
@@ -108,19 +76,21 @@ int purge_decide(struct purge_entry *snaps, size_t n_snaps, struct purge_entry *
     if (!is_same_dir) {
         for (size_t i = 0; i < n_logs; i++) {
             if (has_prefix(logs[i].name, SNAP_NAME_PREFIX)) {
-                set_msg(errmsg, errlen,
-                        "Log directory has snapshot files (%s). Check if dataLogDir and dataDir "
-                        "configuration is correct.",
-                        logs[i].name);
+                storage_errf(
+                    errmsg, errlen,
+                    "Log directory has snapshot files (%s). Check if dataLogDir and dataDir "
+                    "configuration is correct.",
+                    logs[i].name);
                 return PD_ECONFIG;
             }
         }
         for (size_t i = 0; i < n_snaps; i++) {
             if (has_prefix(snaps[i].name, LOG_NAME_PREFIX)) {
-                set_msg(errmsg, errlen,
-                        "Snapshot directory has log files (%s). Check if dataLogDir and dataDir "
-                        "configuration is correct.",
-                        snaps[i].name);
+                storage_errf(
+                    errmsg, errlen,
+                    "Snapshot directory has log files (%s). Check if dataLogDir and dataDir "
+                    "configuration is correct.",
+                    snaps[i].name);
                 return PD_ECONFIG;
             }
         }
@@ -129,7 +99,7 @@ int purge_decide(struct purge_entry *snaps, size_t n_snaps, struct purge_entry *
     /* S: the retain_count-th newest valid snapshot, or the oldest valid one. */
     int64_t *valid = pd_malloc((n_snaps ? n_snaps : 1) * sizeof(*valid));
     if (!valid) {
-        set_msg(errmsg, errlen, "out of memory");
+        storage_errf(errmsg, errlen, "out of memory");
         return PD_ENOMEM;
     }
     size_t n_valid = 0;
@@ -253,7 +223,7 @@ static int list(struct file_fs *fs, const char *dir, struct listing *l, char *er
     if (rc == PD_ENOENT && l->n == 0)
         return 0; /* no directory: nothing to purge in it */
     if (rc != 0) {
-        set_msg(errmsg, errlen, "cannot list %s: %s", dir, pd_strerror(rc));
+        storage_errf(errmsg, errlen, "cannot list %s: %s", dir, pd_strerror(rc));
         return rc;
     }
     if (l->n > 1)
@@ -285,7 +255,7 @@ static int delete_marked(struct file_fs *fs, const char *dir, const struct listi
         char path[4096];
         rc = join(path, sizeof(path), dir, l->v[i].name);
         if (rc != 0) {
-            set_msg(errmsg, errlen, "path too long: %s/%s", dir, l->v[i].name);
+            storage_errf(errmsg, errlen, "path too long: %s/%s", dir, l->v[i].name);
             break;
         }
         if (removing)
@@ -294,7 +264,7 @@ static int delete_marked(struct file_fs *fs, const char *dir, const struct listi
         if (rc == PD_ENOENT)
             rc = 0; /* someone else purged it meanwhile */
         if (rc != 0) {
-            set_msg(errmsg, errlen, "cannot remove %s: %s", path, pd_strerror(rc));
+            storage_errf(errmsg, errlen, "cannot remove %s: %s", path, pd_strerror(rc));
             break;
         }
         any = true;
@@ -303,7 +273,7 @@ static int delete_marked(struct file_fs *fs, const char *dir, const struct listi
     if (any) {
         int src = fs->sync_dir(fs, dir);
         if (src != 0 && rc == 0) {
-            set_msg(errmsg, errlen, "cannot fsync directory %s: %s", dir, pd_strerror(src));
+            storage_errf(errmsg, errlen, "cannot fsync directory %s: %s", dir, pd_strerror(src));
             rc = src;
         }
     }
@@ -317,11 +287,8 @@ int purge_run(struct file_fs *fs, const char *snap_dir, const char *log_dir, int
     *res = (struct purge_result){.plan = {.retain_zxid = -1, .retain_log_zxid = -1}};
     if (errmsg && errlen)
         errmsg[0] = '\0';
-    if (retain_count < PURGE_MIN_RETAIN) {
-        set_msg(errmsg, errlen, "count should be greater than or equal to %d (got %d)",
-                PURGE_MIN_RETAIN, retain_count);
+    if (!count_ok(retain_count, errmsg, errlen))
         return PD_EINVAL;
-    }
     bool is_same = strcmp(snap_dir, log_dir) == 0;
     struct listing snaps = {0}, logs_own = {0};
     struct listing *logs = is_same ? &snaps : &logs_own;
@@ -339,7 +306,7 @@ int purge_run(struct file_fs *fs, const char *snap_dir, const char *log_dir, int
             continue; /* cannot be opened: not valid */
         rc = purge_snap_is_valid(fs, path, &snaps.v[i].is_valid);
         if (rc != 0) {
-            set_msg(errmsg, errlen, "out of memory checking %s", path);
+            storage_errf(errmsg, errlen, "out of memory checking %s", path);
             goto out;
         }
     }

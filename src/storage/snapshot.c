@@ -19,6 +19,7 @@
 #include "common/alloc.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "storage/storage_int.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -34,19 +35,6 @@
 #define SEAL_BYTES  13           /* long checksum + string "/" */
 #define MAX_SCAN    100          /* candidates tried, as FileSnap.deserialize */
 #define PATH_BUFLEN 4096
-
-static void set_err(char *errmsg, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errmsg, size_t errlen, const char *fmt, ...)
-{
-    if (!errmsg || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errmsg, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
@@ -215,13 +203,13 @@ int snap_write(struct file_fs *fs, const char *dir, const struct tree *t,
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s/" SNAP_TMP_PREFIX "%" PRIx64, dir, z) >=
             sizeof(tmp) ||
         (size_t)snprintf(fin, sizeof(fin), "%s/" SNAP_PREFIX "%" PRIx64, dir, z) >= sizeof(fin)) {
-        set_err(errmsg, errlen, "%s: directory name too long", dir);
+        storage_errf(errmsg, errlen, "%s: directory name too long", dir);
         return PD_ETOOBIG;
     }
     struct file_sink s = {.fs = fs};
     int rc = fs->open(fs, tmp, FILE_CREATE | FILE_TRUNC | FILE_RDWR, &s.f);
     if (rc != 0) {
-        set_err(errmsg, errlen, "%s: create: %s", tmp, pd_strerror(rc));
+        storage_errf(errmsg, errlen, "%s: create: %s", tmp, pd_strerror(rc));
         return rc;
     }
     const char *what = "write";
@@ -240,13 +228,13 @@ int snap_write(struct file_fs *fs, const char *dir, const struct tree *t,
         rc = fs->rename(fs, tmp, fin);
     }
     if (rc != 0) {
-        set_err(errmsg, errlen, "%s: %s: %s", tmp, what, pd_strerror(rc));
+        storage_errf(errmsg, errlen, "%s: %s: %s", tmp, what, pd_strerror(rc));
         fs->unlink(fs, tmp); /* best effort: a leftover is ignored by every reader */
         return rc;
     }
     rc = fs->sync_dir(fs, dir);
     if (rc != 0)
-        set_err(errmsg, errlen, "%s: fsync after renaming %s: %s", dir, fin, pd_strerror(rc));
+        storage_errf(errmsg, errlen, "%s: fsync after renaming %s: %s", dir, fin, pd_strerror(rc));
     return rc;
 }
 
@@ -474,14 +462,8 @@ static bool parse_hex_long(const char *s, int64_t *out)
         return false;
     uint64_t v = 0;
     for (; *s; s++) {
-        int d;
-        if (*s >= '0' && *s <= '9')
-            d = *s - '0';
-        else if (*s >= 'a' && *s <= 'f')
-            d = *s - 'a' + 10;
-        else if (*s >= 'A' && *s <= 'F')
-            d = *s - 'A' + 10;
-        else
+        int d = storage_hex_digit(*s);
+        if (d < 0)
             return false;
         if (v > (UINT64_MAX >> 4))
             return false;
@@ -696,7 +678,7 @@ static int run_parse(snap_source_fn src, void *ctx, const struct snap_read_opts 
         errmsg[0] = '\0';
     r.buf = pd_malloc(r.cap);
     if (!r.buf) {
-        set_err(errmsg, errlen, "out of memory");
+        storage_errf(errmsg, errlen, "out of memory");
         return PD_ENOMEM;
     }
     int rc = parse(&r, v, arg, info, sum_digest);
@@ -744,7 +726,7 @@ static int dec_acl(void *arg, int64_t index, const struct jute_acl_vec *acl)
     struct dec *d = arg;
     int rc = tree_load_acl(d->t, index, acl);
     if (rc == PD_ECORRUPT)
-        set_err(d->errmsg, d->errlen, "ACL index %" PRId64 ": invalid or repeated", index);
+        storage_errf(d->errmsg, d->errlen, "ACL index %" PRId64 ": invalid or repeated", index);
     return rc;
 }
 
@@ -755,9 +737,10 @@ static int dec_node(void *arg, const char *path, size_t len, struct jute_buf dat
     (void)len;
     int rc = tree_load_node(d->t, path, st, data, acl_index);
     if (rc == PD_ECORRUPT)
-        set_err(d->errmsg, d->errlen,
-                "node \"%s\": repeated, out of order, missing its parent, or unknown ACL %" PRId64,
-                path, acl_index);
+        storage_errf(
+            d->errmsg, d->errlen,
+            "node \"%s\": repeated, out of order, missing its parent, or unknown ACL %" PRId64,
+            path, acl_index);
     return rc;
 }
 
@@ -771,15 +754,19 @@ int snap_decode(snap_source_fn src, void *ctx, const struct snap_read_opts *o, s
     struct dec d = {.t = t, .errmsg = errmsg, .errlen = errlen};
     static const struct snap_visitor v = {.session = dec_session, .acl = dec_acl, .node = dec_node};
     int rc = tree_load_begin(t);
+    /* A node record is ~128 bytes and more: this guess errs on the large side, which costs a
+     * little memory and saves every rehash of the load. Failing to presize is harmless. */
+    if (rc == 0 && o && o->size_hint)
+        (void)tree_load_hint(t, o->size_hint / 128);
     if (rc == 0)
         rc = run_parse(src, ctx, o, &v, &d, info, false, errmsg, errlen);
     if (rc == 0) {
         rc = tree_load_end(t);
         if (rc == PD_ECORRUPT)
-            set_err(errmsg, errlen, "no root node");
+            storage_errf(errmsg, errlen, "no root node");
     }
     if (rc == PD_ENOMEM)
-        set_err(errmsg, errlen, "out of memory");
+        storage_errf(errmsg, errlen, "out of memory");
     if (rc == 0) {
         info->tree_digest = tree_digest(t);
         judge_digest(info, o ? o->zxid : 0);
@@ -817,7 +804,7 @@ int snap_decode_buf(const void *data, size_t len, const struct snap_read_opts *o
                     size_t errlen)
 {
     if (len < 10 || !tail_ok((const uint8_t *)data + len - 5)) {
-        set_err(errmsg, errlen, "not a complete snapshot (%zu bytes, no final \"/\")", len);
+        storage_errf(errmsg, errlen, "not a complete snapshot (%zu bytes, no final \"/\")", len);
         return PD_ECORRUPT;
     }
     struct mem_src m = {.p = data, .left = len};
@@ -832,26 +819,12 @@ int64_t snap_name_zxid(const char *name)
     if (strncmp(name, prefix, sizeof(prefix) - 1) != 0)
         return -1;
     const char *s = name + sizeof(prefix) - 1;
-    uint64_t v = 0;
-    size_t n = 0;
-    for (; s[n] && s[n] != '.'; n++) {
-        char c = s[n];
-        int d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
-            return -1;
-        if (v > ((uint64_t)INT64_MAX >> 4))
-            return -1; /* Long.parseLong overflows */
-        v = v << 4 | (uint64_t)d;
-    }
-    if (n == 0)
+    int64_t zxid;
+    size_t n = storage_parse_hex(s, &zxid);
+    /* what follows the digits is the name's business (a compression suffix), not the zxid's */
+    if (n == 0 || (s[n] != '\0' && s[n] != '.'))
         return -1;
-    return (int64_t)v;
+    return zxid;
 }
 
 /* SnapStream.getStreamMode: the last dot-separated part names gz or snappy compression. */
@@ -882,7 +855,7 @@ static int open_checked(struct file_fs *fs, const char *path, struct file **f, c
 {
     int rc = fs->open(fs, path, FILE_RDONLY, f);
     if (rc != 0) {
-        set_err(errmsg, errlen, "open: %s", pd_strerror(rc));
+        storage_errf(errmsg, errlen, "open: %s", pd_strerror(rc));
         return rc;
     }
     uint64_t size = 0;
@@ -892,10 +865,10 @@ static int open_checked(struct file_fs *fs, const char *path, struct file **f, c
     if (rc == 0 && size >= 10)
         rc = fs->pread(fs, *f, tail, 5, size - 5, &got);
     if (rc != 0) {
-        set_err(errmsg, errlen, "read: %s", pd_strerror(rc));
+        storage_errf(errmsg, errlen, "read: %s", pd_strerror(rc));
     } else if (size < 10 || got != 5 || !tail_ok(tail)) {
-        set_err(errmsg, errlen, "not a complete snapshot (%" PRIu64 " bytes, no final \"/\")",
-                size);
+        storage_errf(errmsg, errlen, "not a complete snapshot (%" PRIu64 " bytes, no final \"/\")",
+                     size);
         rc = PD_ECORRUPT;
     }
     if (rc != 0)
@@ -917,6 +890,9 @@ static int load_open(struct file_fs *fs, struct file *f, const char *path, struc
     struct file_src s = {.fs = fs, .f = f};
     int64_t zxid = snap_name_zxid(base_name(path));
     struct snap_read_opts o = {.zxid = zxid > 0 ? zxid : 0};
+    uint64_t size = 0;
+    if (fs->size(fs, f, &size) == 0)
+        o.size_hint = size;
     int rc = snap_decode(file_read, &s, &o, t, on_session, arg, info, errmsg, errlen);
     fs->close(fs, f);
     if (rc == 0 && info) {
@@ -1003,7 +979,7 @@ int snap_find_newest(struct file_fs *fs, const char *dir, struct tree *t,
     struct cands c = {0};
     int rc = fs->list_dir(fs, dir, list_cand, &c);
     if (rc != 0) {
-        set_err(errmsg, errlen, "%s: list: %s", dir, pd_strerror(rc));
+        storage_errf(errmsg, errlen, "%s: list: %s", dir, pd_strerror(rc));
         goto out;
     }
     if (c.n > 1)
@@ -1013,7 +989,7 @@ int snap_find_newest(struct file_fs *fs, const char *dir, struct tree *t,
     for (size_t i = 0; i < c.n && tried < MAX_SCAN; i++) {
         char path[PATH_BUFLEN], why[256];
         if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, c.v[i].name) >= sizeof(path)) {
-            set_err(errmsg, errlen, "%s: directory name too long", dir);
+            storage_errf(errmsg, errlen, "%s: directory name too long", dir);
             rc = PD_ETOOBIG;
             goto out;
         }
@@ -1026,7 +1002,7 @@ int snap_find_newest(struct file_fs *fs, const char *dir, struct tree *t,
         int vrc = open_checked(fs, path, &f, why, sizeof(why));
         if (vrc == PD_ENOMEM) {
             rc = vrc;
-            set_err(errmsg, errlen, "%s: %s", path, why);
+            storage_errf(errmsg, errlen, "%s: %s", path, why);
             goto out;
         }
         if (vrc != 0) {
@@ -1040,17 +1016,18 @@ int snap_find_newest(struct file_fs *fs, const char *dir, struct tree *t,
             goto out;
         if (rc != PD_ECORRUPT && rc != PD_ETOOBIG && rc != PD_EIO) {
             /* out of memory, or the caller's callback: not the file's fault */
-            set_err(errmsg, errlen, "%s: %s", path, why);
+            storage_errf(errmsg, errlen, "%s: %s", path, why);
             goto out;
         }
         pd_warn("snapshot %s: problem reading it, trying an older one: %s", path, why);
     }
     if (tried == 0) {
         rc = PD_ENOENT;
-        set_err(errmsg, errlen, "%s: no valid snapshot (%d candidates skipped)", dir, skipped);
+        storage_errf(errmsg, errlen, "%s: no valid snapshot (%d candidates skipped)", dir, skipped);
     } else {
         rc = PD_ECORRUPT;
-        set_err(errmsg, errlen, "%s: not able to find a valid snapshot (%d tried)", dir, tried);
+        storage_errf(errmsg, errlen, "%s: not able to find a valid snapshot (%d tried)", dir,
+                     tried);
     }
 out:
     for (size_t i = 0; i < c.n; i++)

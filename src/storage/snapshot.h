@@ -165,8 +165,9 @@ struct snap_visitor {
 
 /* Reading options; zero-initialised means the defaults. */
 struct snap_read_opts {
-    int64_t zxid;     /* the zxid the file's name gives; 0 = unknown (digest not judged) */
-    size_t max_field; /* longest path, data or ACL string; 0 = SNAP_MAX_FIELD_DEFAULT */
+    int64_t zxid;       /* the zxid the file's name gives; 0 = unknown (digest not judged) */
+    size_t max_field;   /* longest path, data or ACL string; 0 = SNAP_MAX_FIELD_DEFAULT */
+    uint64_t size_hint; /* the snapshot's size in bytes if known (0: not): presizes the tree */
 };
 
 /*

@@ -12,11 +12,11 @@
 #include "storage/snaptool.h"
 
 #include "common/err.h"
+#include "storage/print.h"
 #include "storage/snapshot.h"
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <string.h>
 
 enum section { SEC_NONE, SEC_SESSIONS, SEC_ACLS, SEC_NODES };
 
@@ -27,75 +27,11 @@ struct out {
     int64_t n_in_sec; /* records printed in the current section */
 };
 
-static void json_str(FILE *f, const char *s, size_t len)
-{
-    fputc('"', f);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-static void text_str(FILE *f, const char *s, size_t len)
-{
-    fputc('\'', f);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\'' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\x%02x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('\'', f);
-}
-
-static void str(const struct out *o, const char *s)
-{
-    if (!s)
-        fputs("null", o->f);
-    else if (o->json)
-        json_str(o->f, s, strlen(s));
-    else
-        text_str(o->f, s, strlen(s));
-}
-
 /* Data: hex in JSON; in text, quoted when printable, else hex, the first 64 bytes. */
 static void data(const struct out *o, struct jute_buf b)
 {
-    FILE *f = o->f;
-    if (b.len < 0) {
-        fputs("null", f);
-        return;
-    }
-    if (o->json) {
-        fputc('"', f);
-        for (int32_t i = 0; i < b.len; i++)
-            fprintf(f, "%02x", b.data[i]);
-        fputc('"', f);
-        return;
-    }
-    bool printable = true;
-    for (int32_t i = 0; i < b.len; i++)
-        if (b.data[i] < 0x20 || b.data[i] > 0x7e)
-            printable = false;
-    int32_t n = b.len > 64 ? 64 : b.len;
-    if (printable) {
-        text_str(f, (const char *)b.data, (size_t)n);
-    } else {
-        fputs("0x", f);
-        for (int32_t i = 0; i < n; i++)
-            fprintf(f, "%02x", b.data[i]);
-    }
-    if (n < b.len)
-        fputs("...", f);
+    if (print_data(o->f, o->json, b))
+        fputs("...", o->f);
 }
 
 /* Moves to section s: closes the previous one's list and opens s's. */
@@ -143,24 +79,11 @@ static int on_acl(void *arg, int64_t index, const struct jute_acl_vec *v)
     item_sep(o);
     FILE *f = o->f;
     if (o->json)
-        fprintf(f, "{\"index\":%" PRId64 ",\"acl\":[", index);
+        fprintf(f, "{\"index\":%" PRId64 ",\"acl\":", index);
     else
-        fprintf(f, "  %" PRId64 ": [", index);
-    for (int32_t i = 0; i < v->count; i++) {
-        const struct jute_acl *a = &v->items[i];
-        if (i)
-            fputs(o->json ? "," : ", ", f);
-        if (o->json) {
-            fprintf(f, "{\"perms\":%" PRId32 ",\"scheme\":", a->perms);
-            str(o, a->id.scheme);
-            fputs(",\"id\":", f);
-            str(o, a->id.id);
-            fputc('}', f);
-        } else {
-            fprintf(f, "%" PRId32 ":%s:%s", a->perms, a->id.scheme, a->id.id);
-        }
-    }
-    fputs(o->json ? "]}" : "]\n", f);
+        fprintf(f, "  %" PRId64 ": ", index);
+    print_acl(f, o->json, v);
+    fputs(o->json ? "}" : "\n", f);
     return 0;
 }
 
@@ -175,7 +98,7 @@ static int on_node(void *arg, const char *path, size_t len, struct jute_buf d, i
     const char *shown = len ? path : "/";
     if (o->json) {
         fputs("{\"path\":", f);
-        json_str(f, shown, strlen(shown));
+        print_str(f, true, shown);
         fprintf(f,
                 ",\"czxid\":%" PRId64 ",\"mzxid\":%" PRId64 ",\"pzxid\":%" PRId64
                 ",\"ctime\":%" PRId64 ",\"mtime\":%" PRId64 ",\"version\":%" PRId32
@@ -187,7 +110,7 @@ static int on_node(void *arg, const char *path, size_t len, struct jute_buf d, i
         fputc('}', f);
         return 0;
     }
-    text_str(f, shown, strlen(shown));
+    print_str(f, false, shown);
     fprintf(f,
             "\n    czxid=0x%" PRIx64 " mzxid=0x%" PRIx64 " pzxid=0x%" PRIx64 " ctime=%" PRId64
             " mtime=%" PRId64 "\n    version=%" PRId32 " cversion=%" PRId32 " aversion=%" PRId32
@@ -247,29 +170,15 @@ static void usage(FILE *f)
 
 int snaptool_main(int argc, char **argv)
 {
-    const char *path = NULL;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (!path && argv[i][0] != '-') {
-            path = argv[i];
-        } else {
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!path) {
-        usage(stderr);
-        return 2;
-    }
+    const char *path;
+    bool json;
+    int status = print_parse_args(argc, argv, usage, &path, &json);
+    if (status >= 0)
+        return status;
     struct out o = {.f = stdout, .json = json};
     if (json) {
         fputs("{\"file\":", stdout);
-        json_str(stdout, path, strlen(path));
+        print_str(stdout, true, path);
         fputc(',', stdout);
     } else {
         printf("ZooKeeper snapshot %s\n", path);
@@ -303,7 +212,7 @@ int snaptool_main(int argc, char **argv)
         fputs(rc == 0 && !bad_digest ? "true" : "false", stdout);
         if (rc != 0) {
             fputs(",\"error\":", stdout);
-            json_str(stdout, err, strlen(err));
+            print_str(stdout, true, err);
         }
         fputs("}\n", stdout);
     } else if (rc == 0) {

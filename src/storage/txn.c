@@ -9,20 +9,36 @@
 
 #include <string.h>
 
+/*
+ * Whether a txn of `type` may stand at the top level or in a multi: sessions
+ * and reconfig only at the top level, check only in a multi.
+ */
+static bool fits(int32_t type, bool in_multi)
+{
+    switch (type) {
+    case ZOO_OP_CREATESESSION:
+    case ZOO_OP_CLOSESESSION:
+    case ZOO_OP_RECONFIG:
+        return !in_multi;
+    case ZOO_OP_CHECK:
+        return in_multi;
+    default:
+        return true;
+    }
+}
+
 /* ---- encoding ------------------------------------------------------------------ */
 
 /* The body of one txn (not its header); false for a type with no body record. */
 static bool put_body(struct jute_out *out, int32_t type, const struct tree_txn *t, bool in_multi)
 {
+    if (!fits(type, in_multi))
+        return false;
     switch (type) {
     case ZOO_OP_CREATESESSION:
-        if (in_multi)
-            return false;
         jute_put_create_session_txn(out, &t->u.create_session);
         return true;
     case ZOO_OP_CLOSESESSION:
-        if (in_multi)
-            return false;
         jute_put_close_session_txn(out, &t->u.close_session);
         return true;
     case ZOO_OP_CREATE:
@@ -40,12 +56,8 @@ static bool put_body(struct jute_out *out, int32_t type, const struct tree_txn *
         jute_put_path_request(out, &t->u.del);
         return true;
     case ZOO_OP_SETDATA:
-        jute_put_set_data_txn(out, &t->u.set_data);
-        return true;
     case ZOO_OP_RECONFIG:
         /* reconfig is logged as a SetDataTxn of /zookeeper/config. */
-        if (in_multi)
-            return false;
         jute_put_set_data_txn(out, &t->u.set_data);
         return true;
     case ZOO_OP_SETACL:
@@ -53,8 +65,6 @@ static bool put_body(struct jute_out *out, int32_t type, const struct tree_txn *
         jute_put_set_acl_txn(out, &t->u.set_acl);
         return true;
     case ZOO_OP_CHECK:
-        if (!in_multi)
-            return false;
         jute_put_path_version_request(out, &t->u.check);
         return true;
     case ZOO_OP_ERROR:
@@ -98,15 +108,13 @@ int txn_encode(struct jute_out *out, const struct tree_txn *txn,
 /* Reads the body of `type` into t->u; false for a type that has none here. */
 static bool get_body(struct jute_in *in, int32_t type, struct tree_txn *t, bool in_multi)
 {
+    if (!fits(type, in_multi))
+        return false;
     switch (type) {
     case ZOO_OP_CREATESESSION:
-        if (in_multi)
-            return false;
         jute_get_create_session_txn(in, &t->u.create_session);
         return true;
     case ZOO_OP_CLOSESESSION:
-        if (in_multi)
-            return false;
         jute_get_close_session_txn(in, &t->u.close_session);
         return true;
     case ZOO_OP_CREATE:
@@ -124,19 +132,13 @@ static bool get_body(struct jute_in *in, int32_t type, struct tree_txn *t, bool 
         jute_get_path_request(in, &t->u.del);
         return true;
     case ZOO_OP_SETDATA:
-        jute_get_set_data_txn(in, &t->u.set_data);
-        return true;
     case ZOO_OP_RECONFIG:
-        if (in_multi)
-            return false;
         jute_get_set_data_txn(in, &t->u.set_data);
         return true;
     case ZOO_OP_SETACL:
         jute_get_set_acl_txn(in, &t->u.set_acl);
         return true;
     case ZOO_OP_CHECK:
-        if (!in_multi)
-            return false;
         jute_get_path_version_request(in, &t->u.check);
         return true;
     case ZOO_OP_ERROR:

@@ -20,6 +20,7 @@
 #include "common/alloc.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "storage/storage_int.h"
 #include "storage/txn.h"
 
 #include <inttypes.h>
@@ -68,17 +69,6 @@ static uint32_t checksum(const uint8_t *p, size_t len)
     return (uint32_t)a;
 }
 
-static void fmt(char *buf, size_t len, const char *f, ...) __attribute__((format(printf, 3, 4)));
-static void fmt(char *buf, size_t len, const char *f, ...)
-{
-    if (!len)
-        return;
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(buf, len, f, ap);
-    va_end(ap);
-}
-
 /* "dir/name" in a new string; NULL on OOM. */
 static char *join(const char *dir, const char *name)
 {
@@ -107,30 +97,7 @@ void txnlog_file_name(int64_t zxid, char *buf)
 
 bool txnlog_parse_name(const char *name, int64_t *zxid)
 {
-    if (strncmp(name, "log.", 4) != 0)
-        return false;
-    const char *h = name + 4;
-    size_t n = strlen(h);
-    if (n == 0 || n > 16)
-        return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = h[i];
-        int d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
-            return false;
-        v = v << 4 | (uint64_t)d;
-    }
-    if (v > (uint64_t)INT64_MAX)
-        return false;
-    *zxid = (int64_t)v;
-    return true;
+    return storage_parse_name(name, "log.", zxid);
 }
 
 /* Log files of a directory, sorted by zxid. */
@@ -746,7 +713,9 @@ struct txnlog_iter {
     char errmsg[256];
 };
 
-static struct txnlog_iter *iter_alloc(struct file_fs *fs)
+/* Reads dir's logs from from_zxid on, or (dir NULL) the one file single_path. */
+static struct txnlog_iter *iter_new(struct file_fs *fs, const char *dir, const char *single_path,
+                                    int64_t from_zxid)
 {
     struct txnlog_iter *it = pd_calloc(1, sizeof(*it));
     if (!it)
@@ -754,35 +723,24 @@ static struct txnlog_iter *iter_alloc(struct file_fs *fs)
     it->fs = fs;
     it->max_record = TXNLOG_MAX_RECORD_DEFAULT;
     it->end.last_zxid = -1;
+    it->from_zxid = from_zxid;
+    char **copy = dir ? &it->dir : &it->single_path;
+    *copy = pd_strdup(dir ? dir : single_path);
+    if (!*copy) {
+        pd_free(it);
+        return NULL;
+    }
     return it;
 }
 
 struct txnlog_iter *txnlog_iter_new(struct file_fs *fs, const char *dir, int64_t from_zxid)
 {
-    struct txnlog_iter *it = iter_alloc(fs);
-    if (!it)
-        return NULL;
-    it->dir = pd_strdup(dir);
-    if (!it->dir) {
-        pd_free(it);
-        return NULL;
-    }
-    it->from_zxid = from_zxid;
-    return it;
+    return iter_new(fs, dir, NULL, from_zxid);
 }
 
 struct txnlog_iter *txnlog_iter_new_file(struct file_fs *fs, const char *path)
 {
-    struct txnlog_iter *it = iter_alloc(fs);
-    if (!it)
-        return NULL;
-    it->single_path = pd_strdup(path);
-    if (!it->single_path) {
-        pd_free(it);
-        return NULL;
-    }
-    it->from_zxid = INT64_MIN;
-    return it;
+    return iter_new(fs, NULL, path, INT64_MIN);
 }
 
 static void iter_close_file(struct txnlog_iter *it)
@@ -911,8 +869,8 @@ static int iter_open_next(struct txnlog_iter *it)
                              "%s: truncated file header in a log file that is not the last one",
                              it->name);
         it->end.is_torn = true;
-        fmt(it->end.why, sizeof(it->end.why), "truncated file header (%" PRIu64 " bytes)",
-            it->rd.size);
+        storage_errf(it->end.why, sizeof(it->end.why), "truncated file header (%" PRIu64 " bytes)",
+                     it->rd.size);
         iter_close_file(it);
         return 0;
     }
@@ -921,9 +879,10 @@ static int iter_open_next(struct txnlog_iter *it)
     if (magic != TXNLOG_MAGIC || version != TXNLOG_VERSION) {
         char what[80];
         if (magic != TXNLOG_MAGIC)
-            fmt(what, sizeof(what), "not a transaction log (magic 0x%08" PRIx32 ")", magic);
+            storage_errf(what, sizeof(what), "not a transaction log (magic 0x%08" PRIx32 ")",
+                         magic);
         else
-            fmt(what, sizeof(what), "unsupported log format version %" PRId32, version);
+            storage_errf(what, sizeof(what), "unsupported log format version %" PRId32, version);
         /*
          * The last file's header garbled by a crash before its first fsync:
          * torn, as long as no valid record shows the file held real data.
@@ -938,7 +897,7 @@ static int iter_open_next(struct txnlog_iter *it)
         if (!it->is_last || q != UINT64_MAX)
             return iter_fail(it, PD_ECORRUPT, "%s: %s", it->name, what);
         it->end.is_torn = true;
-        fmt(it->end.why, sizeof(it->end.why), "%s, and no valid record in the file", what);
+        storage_errf(it->end.why, sizeof(it->end.why), "%s, and no valid record in the file", what);
         iter_close_file(it);
         return 0;
     }
@@ -965,7 +924,7 @@ static int iter_file_end(struct txnlog_iter *it, enum rec_status st)
          */
         if (it->is_last && it->pos == TXNLOG_FILE_HEADER_BYTES) {
             it->end.is_torn = true;
-            fmt(it->end.why, sizeof(it->end.why), "no record after the file header");
+            storage_errf(it->end.why, sizeof(it->end.why), "no record after the file header");
         }
         iter_close_file(it);
         return 0;
@@ -990,7 +949,8 @@ static int iter_file_end(struct txnlog_iter *it, enum rec_status st)
         return 0;
     }
     it->end.is_torn = true;
-    fmt(it->end.why, sizeof(it->end.why), "record at %" PRIu64 ": %s", it->pos, status_text(st));
+    storage_errf(it->end.why, sizeof(it->end.why), "record at %" PRIu64 ": %s", it->pos,
+                 status_text(st));
     iter_close_file(it);
     return 0;
 }
@@ -1057,11 +1017,11 @@ int txnlog_iter_next(struct txnlog_iter *it, struct txnlog_record *out)
 int txnlog_truncate(struct file_fs *fs, const char *dir, int64_t zxid, char *errmsg,
                     size_t errmsg_len)
 {
-    fmt(errmsg, errmsg_len, "%s", "");
+    storage_errf(errmsg, errmsg_len, "%s", "");
     struct log_list ll;
     int rc = list_logs(fs, dir, &ll);
     if (rc) {
-        fmt(errmsg, errmsg_len, "%s: listing log files: %s", dir, pd_strerror(rc));
+        storage_errf(errmsg, errmsg_len, "%s: listing log files: %s", dir, pd_strerror(rc));
         return rc;
     }
     char *path = NULL;
@@ -1075,18 +1035,18 @@ int txnlog_truncate(struct file_fs *fs, const char *dir, int64_t zxid, char *err
         pd_free(path);
         if (!(path = join(dir, name))) {
             rc = PD_ENOMEM;
-            fmt(errmsg, errmsg_len, "%s: out of memory", name);
+            storage_errf(errmsg, errmsg_len, "%s: out of memory", name);
             goto out;
         }
         if ((rc = fs->unlink(fs, path)) != 0) {
-            fmt(errmsg, errmsg_len, "%s: unlink: %s", name, pd_strerror(rc));
+            storage_errf(errmsg, errmsg_len, "%s: unlink: %s", name, pd_strerror(rc));
             goto out;
         }
         deleted = true;
         keep--;
     }
     if (deleted && (rc = fs->sync_dir(fs, dir)) != 0) {
-        fmt(errmsg, errmsg_len, "%s: fsync of the directory: %s", dir, pd_strerror(rc));
+        storage_errf(errmsg, errmsg_len, "%s: fsync of the directory: %s", dir, pd_strerror(rc));
         goto out;
     }
     if (keep == 0)
@@ -1097,22 +1057,22 @@ int txnlog_truncate(struct file_fs *fs, const char *dir, int64_t zxid, char *err
     pd_free(path);
     if (!(path = join(dir, name))) {
         rc = PD_ENOMEM;
-        fmt(errmsg, errmsg_len, "%s: out of memory", name);
+        storage_errf(errmsg, errmsg_len, "%s: out of memory", name);
         goto out;
     }
     if ((rc = fs->open(fs, path, FILE_RDWR, &r.f)) != 0) {
-        fmt(errmsg, errmsg_len, "%s: open: %s", name, pd_strerror(rc));
+        storage_errf(errmsg, errmsg_len, "%s: open: %s", name, pd_strerror(rc));
         goto out;
     }
     if ((rc = fs->size(fs, r.f, &r.size)) != 0) {
-        fmt(errmsg, errmsg_len, "%s: size: %s", name, pd_strerror(rc));
+        storage_errf(errmsg, errmsg_len, "%s: size: %s", name, pd_strerror(rc));
         goto out;
     }
     const uint8_t *p = NULL;
     bool torn_header = r.size < TXNLOG_FILE_HEADER_BYTES;
     if (!torn_header) {
         if ((rc = rd_get(&r, 0, TXNLOG_FILE_HEADER_BYTES, &p)) != 0) {
-            fmt(errmsg, errmsg_len, "%s: read: %s", name, pd_strerror(rc));
+            storage_errf(errmsg, errmsg_len, "%s: read: %s", name, pd_strerror(rc));
             goto out;
         }
         uint32_t magic = get32(p);
@@ -1122,12 +1082,13 @@ int txnlog_truncate(struct file_fs *fs, const char *dir, int64_t zxid, char *err
             int64_t qz;
             if ((rc = find_valid_after(&r, 0, TXNLOG_MAX_RECORD_DEFAULT, INT64_MIN, &q, &qz)) !=
                 0) {
-                fmt(errmsg, errmsg_len, "%s: read: %s", name, pd_strerror(rc));
+                storage_errf(errmsg, errmsg_len, "%s: read: %s", name, pd_strerror(rc));
                 goto out;
             }
             if (q != UINT64_MAX) {
                 rc = PD_ECORRUPT;
-                fmt(errmsg, errmsg_len, "%s: bad file header (magic 0x%08" PRIx32 ")", name, magic);
+                storage_errf(errmsg, errmsg_len, "%s: bad file header (magic 0x%08" PRIx32 ")",
+                             name, magic);
                 goto out;
             }
             torn_header = true;
@@ -1137,11 +1098,12 @@ int txnlog_truncate(struct file_fs *fs, const char *dir, int64_t zxid, char *err
         fs->close(fs, r.f);
         r.f = NULL;
         if ((rc = fs->unlink(fs, path)) != 0) {
-            fmt(errmsg, errmsg_len, "%s: unlink: %s", name, pd_strerror(rc));
+            storage_errf(errmsg, errmsg_len, "%s: unlink: %s", name, pd_strerror(rc));
             goto out;
         }
         if ((rc = fs->sync_dir(fs, dir)) != 0)
-            fmt(errmsg, errmsg_len, "%s: fsync of the directory: %s", dir, pd_strerror(rc));
+            storage_errf(errmsg, errmsg_len, "%s: fsync of the directory: %s", dir,
+                         pd_strerror(rc));
         goto out;
     }
     uint64_t pos = TXNLOG_FILE_HEADER_BYTES;
@@ -1149,7 +1111,7 @@ int txnlog_truncate(struct file_fs *fs, const char *dir, int64_t zxid, char *err
         enum rec_status st;
         struct rec rec;
         if ((rc = rd_record(&r, pos, SIZE_MAX / 2, &st, &rec)) != 0) {
-            fmt(errmsg, errmsg_len, "%s: read: %s", name, pd_strerror(rc));
+            storage_errf(errmsg, errmsg_len, "%s: read: %s", name, pd_strerror(rc));
             goto out;
         }
         if (st != REC_OK || rec.zxid > zxid)
@@ -1158,11 +1120,12 @@ int txnlog_truncate(struct file_fs *fs, const char *dir, int64_t zxid, char *err
     }
     if (pos < r.size) {
         if ((rc = fs->truncate(fs, r.f, pos)) != 0) {
-            fmt(errmsg, errmsg_len, "%s: truncate to %" PRIu64 ": %s", name, pos, pd_strerror(rc));
+            storage_errf(errmsg, errmsg_len, "%s: truncate to %" PRIu64 ": %s", name, pos,
+                         pd_strerror(rc));
             goto out;
         }
         if ((rc = fs->sync(fs, r.f)) != 0) {
-            fmt(errmsg, errmsg_len, "%s: fsync: %s", name, pd_strerror(rc));
+            storage_errf(errmsg, errmsg_len, "%s: fsync: %s", name, pd_strerror(rc));
             goto out;
         }
     }

@@ -141,91 +141,7 @@ static void id_release(struct tree *t, uint32_t id)
     t->id_free = id;
 }
 
-/* ---- lookup table ----------------------------------------------------------------- */
-
-static uint64_t child_hash(uint32_t parent, const char *name, size_t len)
-{
-    return hash_bytes(name, len, parent);
-}
-
-static uint64_t node_hash(const struct tree *t, uint32_t id)
-{
-    const struct tree_node *n = node_get(t, id);
-    return child_hash(n->parent, node_name(n), node_name_len(n));
-}
-
-uint32_t node_child(const struct tree *t, uint32_t parent, const char *name, size_t len)
-{
-    if (!t->slots)
-        return NODE_NIL;
-    uint32_t i = (uint32_t)child_hash(parent, name, len) & t->slot_mask;
-    for (;;) {
-        uint32_t id = t->slots[i];
-        if (id == NODE_NIL)
-            return NODE_NIL;
-        const struct tree_node *n = node_get(t, id);
-        if (n->parent == parent && node_name_len(n) == len && memcmp(node_name(n), name, len) == 0)
-            return id;
-        i = (i + 1) & t->slot_mask;
-    }
-}
-
-static void slot_put(uint32_t *slots, uint32_t mask, uint32_t id, uint64_t hash)
-{
-    uint32_t i = (uint32_t)hash & mask;
-    while (slots[i] != NODE_NIL)
-        i = (i + 1) & mask;
-    slots[i] = id;
-}
-
-/* Room for one more node at load <= 3/4. */
-static int slots_reserve(struct tree *t)
-{
-    uint64_t cap = t->slots ? (uint64_t)t->slot_mask + 1 : 0;
-    if ((uint64_t)(t->n_nodes + 1) * 4 <= cap * 3)
-        return 0;
-    uint64_t ncap = cap ? cap * 2 : 16;
-    if (ncap > ((uint64_t)1 << 32))
-        return PD_ENOMEM;
-    uint32_t *ns = pd_calloc((size_t)ncap, sizeof(*ns));
-    if (!ns)
-        return PD_ENOMEM;
-    for (uint64_t i = 0; i < cap; i++) {
-        uint32_t id = t->slots[i];
-        if (id != NODE_NIL)
-            slot_put(ns, (uint32_t)(ncap - 1), id, node_hash(t, id));
-    }
-    pd_free(t->slots);
-    t->slots = ns;
-    t->slot_mask = (uint32_t)(ncap - 1);
-    return 0;
-}
-
-/* Backward-shift deletion: no tombstones, probe sequences stay short. */
-static void slot_remove(struct tree *t, uint32_t id)
-{
-    uint32_t mask = t->slot_mask;
-    uint32_t i = (uint32_t)node_hash(t, id) & mask;
-    while (t->slots[i] != id) {
-        assert(t->slots[i] != NODE_NIL);
-        i = (i + 1) & mask;
-    }
-    uint32_t j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        uint32_t other = t->slots[j];
-        if (other == NODE_NIL)
-            break;
-        uint32_t k = (uint32_t)node_hash(t, other) & mask;
-        /* Move `other` into the hole unless its home k lies cyclically in (i, j]. */
-        bool in_range = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-        if (!in_range) {
-            t->slots[i] = other;
-            i = j;
-        }
-    }
-    t->slots[i] = NODE_NIL;
-}
+/* ---- paths ------------------------------------------------------------------------ */
 
 uint32_t node_lookup(const struct tree *t, const char *path, size_t len)
 {
@@ -560,7 +476,8 @@ int node_new_prepare(struct tree *t, struct node_new *nn, const struct node_stat
 {
     nn->id = NODE_NIL;
     nn->blk = NULL;
-    if (id_reserve(t) != 0 || slots_reserve(t) != 0)
+    nn->has_hash = false;
+    if (id_reserve(t) != 0 || slots_reserve(t, 1) != 0)
         return PD_ENOMEM;
     if (owner_kind(st->owner, t->ext_types) == KIND_EPHEMERAL &&
         sess_reserve(&t->sessions, st->owner) != 0)
@@ -602,7 +519,7 @@ void node_new_commit(struct tree *t, struct node_new *nn, uint32_t parent, uint3
         }
         node_set_children(p, first, node_num_children(p) + 1);
     }
-    slot_put(t->slots, t->slot_mask, id, node_hash(t, id));
+    slot_put(t, id, nn->has_hash ? nn->hash : child_hash(parent, node_name(n), node_name_len(n)));
     t->n_nodes++;
     int64_t owner = node_owner(n);
     switch (owner_kind(owner, t->ext_types)) {
@@ -741,8 +658,7 @@ void node_free_all(struct tree *t)
     pd_free(t->id_pages);
     t->id_pages = NULL;
     t->n_id_pages = 0;
-    pd_free(t->slots);
-    t->slots = NULL;
+    slots_free(t);
     pd_free(t->sessions.slots);
     t->sessions.slots = NULL;
 }
@@ -874,13 +790,8 @@ done:
         *why = "unreachable nodes";
         goto out;
     }
-    uint64_t in_table = 0;
-    for (uint64_t i = 0; t->slots && i <= t->slot_mask; i++)
-        in_table += t->slots[i] != NODE_NIL;
-    if (in_table != t->n_nodes) {
-        *why = "lookup table count differs";
+    if (slots_check(t, why) != 0)
         goto out;
-    }
     if (size != t->data_size) {
         *why = "approximate data size differs";
         goto out;

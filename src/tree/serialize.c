@@ -182,6 +182,11 @@ void load_map_free(struct tree *t)
     t->load_slot = NULL;
     t->load_mask = 0;
     t->load_count = 0;
+    pd_free(t->load_ppath);
+    t->load_ppath = NULL;
+    t->load_plen = 0;
+    t->load_pcap = 0;
+    t->load_parent = NODE_NIL;
 }
 
 int tree_load_begin(struct tree *t)
@@ -203,6 +208,39 @@ int tree_load_begin(struct tree *t)
     quota_close(&t->quotas);
     acl_cache_close(&t->acls);
     return acl_cache_init(&t->acls);
+}
+
+int tree_load_hint(struct tree *t, uint64_t expected_nodes)
+{
+    /* More slots than ids, or more than memory can hold, is not a useful hint. */
+    if (expected_nodes > ((uint64_t)1 << 31))
+        return PD_ENOMEM;
+    return slots_reserve(t, expected_nodes);
+}
+
+/* The parent of the node at path[0, slash): the previous node's parent when they are siblings. */
+static uint32_t load_parent(struct tree *t, const char *path, size_t slash)
+{
+    if (t->load_parent != NODE_NIL && slash == t->load_plen &&
+        (slash == 0 || memcmp(path, t->load_ppath, slash) == 0))
+        return t->load_parent;
+    uint32_t parent = node_lookup(t, path, slash);
+    if (parent == NODE_NIL)
+        return NODE_NIL;
+    t->load_parent = NODE_NIL;
+    if (slash > t->load_pcap) {
+        size_t cap = slash > 2 * t->load_pcap ? slash : 2 * t->load_pcap;
+        char *p = pd_realloc(t->load_ppath, cap);
+        if (!p)
+            return parent; /* no cache, no harm */
+        t->load_ppath = p;
+        t->load_pcap = cap;
+    }
+    if (slash > 0)
+        memcpy(t->load_ppath, path, slash);
+    t->load_plen = slash;
+    t->load_parent = parent;
+    return parent;
 }
 
 int tree_load_acl(struct tree *t, int64_t index, const struct jute_acl_vec *acl)
@@ -240,6 +278,7 @@ int tree_load_node(struct tree *t, const char *path, const struct jute_stat_pers
     }
     size_t len = strlen(path);
     uint32_t parent = NODE_NIL;
+    uint32_t hash = 0;
     struct path_name {
         const char *p;
         size_t n;
@@ -251,10 +290,15 @@ int tree_load_node(struct tree *t, const char *path, const struct jute_stat_pers
         ptrdiff_t slash = path_last_slash(path, len);
         if (slash < 0 || t->root == NODE_NIL)
             return PD_ECORRUPT;
-        parent = node_lookup(t, path, (size_t)slash);
+        parent = load_parent(t, path, (size_t)slash);
         name.p = path + slash + 1;
         name.n = len - (size_t)slash - 1;
-        if (parent == NODE_NIL || name.n == 0 || node_child(t, parent, name.p, name.n))
+        if (parent == NODE_NIL || name.n == 0)
+            return PD_ECORRUPT;
+        /* The duplicate check probes the slots the insert will: with the hash in the slots
+         * it rarely reads a node, and the hash is computed once for both. */
+        hash = child_hash(parent, name.p, name.n);
+        if (node_child_h(t, parent, name.p, name.n, hash) != NODE_NIL)
             return PD_ECORRUPT;
         if (node_make_parent(t, parent) != 0)
             return PD_ENOMEM;
@@ -272,6 +316,10 @@ int tree_load_node(struct tree *t, const char *path, const struct jute_stat_pers
     if (node_new_prepare(t, &nn, &st, name.p, name.n, data.data, data.len, len == 0) != 0) {
         node_new_abort(t, &nn);
         return PD_ENOMEM;
+    }
+    if (len != 0) {
+        nn.has_hash = true;
+        nn.hash = hash;
     }
     acl_addref(&t->acls, slot);
     node_new_commit(t, &nn, parent, slot);

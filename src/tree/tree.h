@@ -422,6 +422,14 @@ int tree_foreach_node(const struct tree *t, tree_node_visit_fn fn, void *arg);
  * loaded again or freed.
  */
 int tree_load_begin(struct tree *t);
+/*
+ * Optional, right after tree_load_begin(): about `expected_nodes` nodes will
+ * be loaded (the snapshot's size divided by a typical record size is good
+ * enough), so the lookup table is sized once instead of growing. A wrong
+ * guess costs memory or growth, never correctness. 0, or PD_ENOMEM (the hint
+ * is dropped; the load can go on).
+ */
+int tree_load_hint(struct tree *t, uint64_t expected_nodes);
 int tree_load_acl(struct tree *t, int64_t index, const struct jute_acl_vec *acl);
 int tree_load_node(struct tree *t, const char *path, const struct jute_stat_persisted *st,
                    struct jute_buf data, int64_t acl_index);

@@ -21,9 +21,11 @@
  *     plus first child and count in the parent's tail (added when it gets
  *     its first child, when its cversion/pzxid reshape it anyway): O(1)
  *     insert and delete, creation order.
- *   - Lookup: one global open-addressing table of 32-bit ids keyed by
- *     (parent id, name), linear probing, backward-shift deletion, load
- *     <= 3/4 (4 bytes per slot: 5.3 to 10.7 bytes per node).
+ *   - Lookup: one global open-addressing table keyed by (parent id, name),
+ *     linear probing, backward-shift deletion, load <= 3/4; a slot is the
+ *     node id and 32 bits of the key's hash, so most mismatching probes and
+ *     all rehashing touch no node, and growth is incremental (table.c;
+ *     8 bytes per slot: 10.7 to 21.3 bytes per node).
  *   - ACLs: a node holds a 32-bit slot of the interned, refcounted ACL
  *     cache, which keeps ZooKeeper's long index for snapshots.
  *   - Ephemeral, container and TTL nodes carry two more ids (16 bytes with
@@ -31,9 +33,10 @@
  *     TTL list.
  *
  *   Per node, leaf, unmodified, 100-byte data, 8-byte name: 160 (chunk) + 8
- *   (id table) + 4/load (hash, 8.4 at 1M nodes) = about 176 bytes, 76 over
- *   the data (measured with tests/unit/tree/bench_mem.c: 1M such nodes,
- *   RSS growth ~176 MB).
+ *   (id table) + 8/load (lookup slots, 16.8 at 1M nodes) = about 185 bytes,
+ *   85 over the data (measured with tests/unit/tree/bench_mem.c: 1M such
+ *   nodes, RSS growth ~185 MB, 179.5 MiB total; while a growth drains, the
+ *   old table adds 4/load more).
  */
 #ifndef PD_TREE_TREE_INT_H
 #define PD_TREE_TREE_INT_H
@@ -435,6 +438,27 @@ int watch_check(const struct watches *w, const char **why);
 #define ID_PAGE_BITS 12u
 #define ID_PAGE_SIZE (1u << ID_PAGE_BITS)
 
+/* A lookup table slot (table.c): a node id (NODE_NIL: empty) and 32 bits of its key's hash. */
+struct slot {
+    uint32_t id;
+    uint32_t hash; /* child_hash(parent, name); the home slot is hash & mask */
+};
+
+/* Slots drained from the old table per mutating call while the table grows. */
+#define TABLE_GROW_STEP 8u
+
+struct slot_table {
+    struct slot *s; /* the table new entries go to (owned); NULL before the first */
+    uint32_t mask;
+    uint32_t count;   /* entries in s */
+    struct slot *old; /* the table being drained (owned), or NULL */
+    uint32_t old_mask;
+    uint32_t old_count; /* entries left in old */
+    uint32_t cursor;    /* next old slot to drain (going down) */
+    uint32_t stop;      /* the empty old slot draining started below */
+    uint64_t moved;     /* entries moved from an old table so far (for tests) */
+};
+
 struct tree {
     uintptr_t **id_pages; /* id -> node pointer, or (next free id << 1) | 1 when free (owned) */
     uint32_t n_id_pages;
@@ -442,9 +466,8 @@ struct tree {
     uint32_t id_next; /* lowest never-used id */
     uint32_t id_free; /* head of the free id list, or NODE_NIL */
 
-    uint32_t *slots; /* lookup table: node ids, 0 empty (owned) */
-    uint32_t slot_mask;
-    uint32_t n_nodes; /* real nodes (the root once) */
+    struct slot_table tab; /* (parent, name) -> id (table.c) */
+    uint32_t n_nodes;      /* real nodes (the root once) */
 
     uint32_t root;
     uint32_t containers; /* head of the container list, or NODE_NIL */
@@ -468,7 +491,11 @@ struct tree {
     uint32_t *load_slot; /* owned */
     uint32_t load_mask;
     uint32_t load_count;
-    int64_t size_skew; /* the root's data counted twice by a load, as ZooKeeper does */
+    char *load_ppath; /* the last parent's path (owned), so siblings skip the lookup */
+    size_t load_plen;
+    size_t load_pcap;
+    uint32_t load_parent; /* its id, or NODE_NIL */
+    int64_t size_skew;    /* the root's data counted twice by a load, as ZooKeeper does */
 };
 
 static inline struct tree_node *node_get(const struct tree *t, uint32_t id)
@@ -478,9 +505,28 @@ static inline struct tree_node *node_get(const struct tree *t, uint32_t id)
     return (struct tree_node *)v;
 }
 
+/* table.c: the lookup table */
+uint32_t child_hash(uint32_t parent, const char *name, size_t len);
+uint32_t node_child(const struct tree *t, uint32_t parent, const char *name, size_t len);
+/* node_child() with the key's child_hash() already computed. */
+uint32_t node_child_h(const struct tree *t, uint32_t parent, const char *name, size_t len,
+                      uint32_t hash);
+/*
+ * Makes room for `n` more entries (growing, incrementally, past 3/4 load) and
+ * drains up to TABLE_GROW_STEP slots of a growth in progress. 0 or PD_ENOMEM
+ * (no entry lost or moved out of reach).
+ */
+int slots_reserve(struct tree *t, uint64_t n);
+/* Adds node `id` (whose key hashes to `hash`); room was reserved. */
+void slot_put(struct tree *t, uint32_t id, uint32_t hash);
+/* Removes node `id` (still linked to its parent and name); drains as slots_reserve. */
+void slot_remove(struct tree *t, uint32_t id);
+void slots_free(struct tree *t);
+/* Every entry's id is live, its hash right, its probe path unbroken; counts match. */
+int slots_check(const struct tree *t, const char **why);
+
 /* node.c */
 uint32_t node_lookup(const struct tree *t, const char *path, size_t len);
-uint32_t node_child(const struct tree *t, uint32_t parent, const char *name, size_t len);
 /* UTF-16 length of a UTF-8 string, as Java's String.length(). */
 int64_t utf16_len(const char *s, size_t len);
 /*
@@ -493,6 +539,8 @@ char *node_path(const struct tree *t, uint32_t id, struct arena *a, size_t *len)
 struct node_new {
     uint32_t id;
     struct tree_node *blk;
+    bool has_hash; /* the caller set `hash` to child_hash(parent, name) before commit */
+    uint32_t hash;
 };
 /*
  * Reserves an id, a lookup slot, a session slot (for an ephemeral) and the

@@ -83,6 +83,10 @@ int main(int argc, char **argv)
            (double)(heap1 - heap0) / (double)n, (double)(heap1 - heap0) / (double)n - dlen);
     printf("RSS growth:  %ld bytes = %.1f bytes/node; RSS total %.1f MiB\n", rss1 - rss0,
            (double)(rss1 - rss0) / (double)n, (double)rss1 / (1024.0 * 1024.0));
+    struct mallinfo2 mi = mallinfo2();
+    printf("malloc: arena %.1f MiB, mmapped %.1f MiB, free in arena %.1f MiB\n",
+           (double)mi.arena / 1048576.0, (double)mi.hblkhd / 1048576.0,
+           (double)mi.fordblks / 1048576.0);
     const char *why;
     if (tree_check(t, &why) != 0)
         printf("check failed: %s\n", why);
