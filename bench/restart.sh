@@ -543,8 +543,10 @@ run_tput() { # target rep: one fresh server, one run of each cell
          "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
     echo "java: $(java -version 2>&1 | head -1)"
     echo "zookeeper: $(dpkg-query -W -f='${Version}' zookeeper 2>/dev/null || echo '?')"
-    echo "paddock: $PADDOCK ($(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')," \
-         "$(cd "$ROOT" && git status --porcelain 2>/dev/null | grep -c . || true) files changed)"
+    echo "paddock: $PADDOCK: $("$PADDOCK" version 2>/dev/null | head -1 || echo '?');" \
+         "this repo is at $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')" \
+         "with $(cd "$ROOT" && git status --porcelain 2>/dev/null | grep -c . || true) files changed" \
+         "(the binary may come from elsewhere: --paddock)"
     echo "data fs: $(df -T "${TMPDIR:-/tmp}" | awk 'NR==2 {print $2 " on " $1}')"
     echo "settings: sizes=\"$SIZES\" reps=$REPS targets=\"$TARGETS\" tput=${DO_TPUT:+${TPUT_REPS}x${TPUT_SECONDS}s}" \
          "preAllocSize=${PREALLOC_KB:-default} Xmx=$XMX"

@@ -434,8 +434,8 @@ static void test_cut_every_offset(void)
     const int64_t n = 12; /* zxid 10 has a 1500+ byte payload: several sectors */
     CHECK_EQ_INT(write_range(l, 1, n), 0);
     txnlog_close(l);
-    uint8_t *file;
-    size_t full;
+    uint8_t *file = NULL;
+    size_t full = 0;
     CHECK_EQ_INT(st_read_file(fs, log_path(1), &file, &full), 0);
     teardown();
     uint64_t offs[64];
