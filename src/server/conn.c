@@ -143,6 +143,16 @@ static void read_on(struct conn *c, bool on)
         uv_read_stop((uv_stream_t *)&c->tcp);
 }
 
+/*
+ * Back-pressure, the one rule: read from a client unless its unwritten replies
+ * reach CONN_OUT_HIGH_WATER, or it is held (see pipeline.c) with more than
+ * CONN_HELD_MAX bytes of input already waiting.
+ */
+static void update_reading(struct conn *c)
+{
+    read_on(c, c->out.len < CONN_OUT_HIGH_WATER && !(c->is_held && c->in_len > CONN_HELD_MAX));
+}
+
 static void on_write(uv_write_t *req, int status)
 {
     struct conn *c = req->data;
@@ -157,8 +167,7 @@ static void on_write(uv_write_t *req, int status)
         return;
     }
     conn_flush(c);
-    if (c->out.len < CONN_OUT_HIGH_WATER && !(c->is_held && c->in_len > CONN_HELD_MAX))
-        read_on(c, true);
+    update_reading(c);
 }
 
 void conn_flush(struct conn *c)
@@ -250,8 +259,7 @@ void conn_sent(struct conn *c)
     c->packets_sent++;
     c->srv->stats.packets_sent++;
     conn_mark_dirty(c);
-    if (c->out.len >= CONN_OUT_HIGH_WATER)
-        read_on(c, false);
+    update_reading(c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -327,9 +335,7 @@ static void process_input(struct conn *c)
         c->in = NULL;
         c->in_cap = 0;
     }
-    /* A held client that keeps sending is not read until it is resumed. */
-    if (c->is_held && c->in_len > CONN_HELD_MAX)
-        read_on(c, false);
+    update_reading(c);
 }
 
 void conn_resume(struct conn *c)
@@ -338,8 +344,7 @@ void conn_resume(struct conn *c)
     if (uv_is_closing((uv_handle_t *)&c->tcp))
         return;
     process_input(c);
-    if (!c->is_held && c->out.len < CONN_OUT_HIGH_WATER)
-        read_on(c, true);
+    update_reading(c);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)

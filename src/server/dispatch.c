@@ -68,13 +68,9 @@ static void send_connect_response(struct conn *c, int32_t timeout_ms, int64_t se
     conn_reply_end(c, at);
 }
 
+/* Callers have already closed any other connection of the session (dispatch_connect). */
 static void attach(struct conn *c, struct session *s)
 {
-    if (s->conn && s->conn != c) {
-        /* The client moved to a new connection: the old one is dead to it. */
-        s->conn->sess = NULL;
-        conn_close(s->conn, "session reconnected on another connection");
-    }
     s->conn = c;
     c->sess = s;
 }
@@ -889,7 +885,7 @@ bool dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
         return false;
     conn_reply_empty(c, xid, zxid, err);
 done:
-    conn_note_latency(c, started, dispatch_op_name(h.type), xid, srv->last_zxid,
-                      srv->last_zxid != zxid);
+    /* Only requests answered here get this far: writes are timed when the pipeline answers. */
+    conn_note_latency(c, started, dispatch_op_name(h.type), xid, srv->last_zxid, false);
     return true;
 }

@@ -78,12 +78,12 @@ static void child_main(struct server *srv)
 
 int snapshotter_take(struct server *srv, const char *why)
 {
+    /* As SyncRequestProcessor: the count starts over whether or not a writer can start,
+     * so a busy writer is reported once per snapCount txns, not after every txn. */
+    srv->txns_since_snap = 0;
+    srv->snap_threshold = next_threshold(srv);
     if (srv->snap_pid > 0) {
         pd_warn("Too busy to snap, skipping (%s)", why);
-        /* As SyncRequestProcessor: the count starts over, so this is said once per
-         * snapCount txns, not after every txn until the writer is done. */
-        srv->txns_since_snap = 0;
-        srv->snap_threshold = next_threshold(srv);
         return -1;
     }
     /* New txns go to a new log file; the snapshot holds everything applied so far. */
@@ -99,8 +99,6 @@ int snapshotter_take(struct server *srv, const char *why)
     srv->snap_pid = pid;
     srv->snap_zxid = zxid;
     srv->snap_started_ms = server_mono_ms(srv);
-    srv->txns_since_snap = 0;
-    srv->snap_threshold = next_threshold(srv);
     pd_info("Creating new snapshot of zxid 0x%" PRIx64 " (%s), writer pid %d", (uint64_t)zxid, why,
             (int)pid);
     return 0;
