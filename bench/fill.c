@@ -52,13 +52,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define MAX_CONNS  64
 #define PATH_MAX_L 64
 
 struct opts {
     char host[64];
     int port;
-    long load;     /* --load N: children to create; 0: other mode */
+    long load; /* --load N: children to create; 0: other mode */
     int per_parent;
     int size;
     int conns;
@@ -90,53 +92,13 @@ static int64_t real_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static long proc_status_kb(int pid, const char *key)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long kb = -1;
-    size_t klen = strlen(key);
-    while (fgets(line, sizeof(line), f)) {
-        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-            kb = strtol(line + klen + 1, NULL, 10);
-            break;
-        }
-    }
-    fclose(f);
-    return kb;
-}
-
 /* ---- encoding ---------------------------------------------------------------- */
-
-static inline uint8_t *put_int(uint8_t *p, int32_t v)
-{
-    uint32_t u = (uint32_t)v;
-    p[0] = (uint8_t)(u >> 24);
-    p[1] = (uint8_t)(u >> 16);
-    p[2] = (uint8_t)(u >> 8);
-    p[3] = (uint8_t)u;
-    return p + 4;
-}
-
-static inline uint8_t *put_long(uint8_t *p, int64_t v)
-{
-    p = put_int(p, (int32_t)((uint64_t)v >> 32));
-    return put_int(p, (int32_t)(uint32_t)v);
-}
 
 static inline uint8_t *put_bytes(uint8_t *p, const void *s, size_t n)
 {
     p = put_int(p, (int32_t)n);
     memcpy(p, s, n);
     return p + n;
-}
-
-static inline int32_t get_int(const uint8_t *p)
-{
-    return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
 }
 
 static int parent_path(char *buf, long parent)
@@ -150,8 +112,7 @@ static int child_path(char *buf, long i)
 }
 
 /* RequestHeader + CreateRequest (persistent, OPEN_ACL_UNSAFE); returns the end. */
-static uint8_t *enc_create(uint8_t *start, int32_t xid, const char *path, size_t plen,
-                           size_t dlen)
+static uint8_t *enc_create(uint8_t *start, int32_t xid, const char *path, size_t plen, size_t dlen)
 {
     uint8_t *p = start + 4;
     p = put_int(p, xid);
@@ -176,10 +137,10 @@ struct conn {
     size_t out_off, out_len, out_cap;
     uint8_t *in;
     size_t in_len, in_cap;
-    long next, end;    /* children [next, end) still to send */
-    long outstanding;  /* sent, not answered */
-    long done;         /* answered */
-    bool is_closing;   /* closeSession sent */
+    long next, end;   /* children [next, end) still to send */
+    long outstanding; /* sent, not answered */
+    long done;        /* answered */
+    bool is_closing;  /* closeSession sent */
     bool is_closed;
 };
 
@@ -337,8 +298,8 @@ static void refill(struct conn *c)
         }
         char path[PATH_MAX_L];
         int plen = child_path(path, c->next);
-        uint8_t *end = enc_create(c->out + c->out_len, c->next_xid++, path, (size_t)plen,
-                                  (size_t)O.size);
+        uint8_t *end =
+            enc_create(c->out + c->out_len, c->next_xid++, path, (size_t)plen, (size_t)O.size);
         c->out_len = (size_t)(end - c->out);
         c->next++;
         c->outstanding++;
@@ -397,8 +358,7 @@ static void drain(struct conn *c)
             continue;
         if (err != ZOK) {
             const char *name = zk_err_name(err);
-            fprintf(stderr, "fill: create (xid %d) failed: %s (%d)\n", xid, name ? name : "?",
-                    err);
+            fprintf(stderr, "fill: create (xid %d) failed: %s (%d)\n", xid, name ? name : "?", err);
             exit(1);
         }
         c->outstanding--;
@@ -660,17 +620,27 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    O = (struct opts){.per_parent = 1000, .size = 100, .conns = 4, .window = 1000,
-                      .path_of = -1, .timeout_s = 300};
+    O = (struct opts){.per_parent = 1000,
+                      .size = 100,
+                      .conns = 4,
+                      .window = 1000,
+                      .path_of = -1,
+                      .timeout_s = 300};
     bool has_host = false;
-    static const struct option lo[] = {
-        {"host", required_argument, NULL, 'h'},     {"load", required_argument, NULL, 'l'},
-        {"per-parent", required_argument, NULL, 'k'}, {"size", required_argument, NULL, 's'},
-        {"conns", required_argument, NULL, 'c'},    {"window", required_argument, NULL, 'w'},
-        {"server-pid", required_argument, NULL, 'p'}, {"probe", required_argument, NULL, 'P'},
-        {"since-ns", required_argument, NULL, 'T'}, {"timeout", required_argument, NULL, 't'},
-        {"count", required_argument, NULL, 'C'},    {"path-of", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, '?'},           {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {{"host", required_argument, NULL, 'h'},
+                                       {"load", required_argument, NULL, 'l'},
+                                       {"per-parent", required_argument, NULL, 'k'},
+                                       {"size", required_argument, NULL, 's'},
+                                       {"conns", required_argument, NULL, 'c'},
+                                       {"window", required_argument, NULL, 'w'},
+                                       {"server-pid", required_argument, NULL, 'p'},
+                                       {"probe", required_argument, NULL, 'P'},
+                                       {"since-ns", required_argument, NULL, 'T'},
+                                       {"timeout", required_argument, NULL, 't'},
+                                       {"count", required_argument, NULL, 'C'},
+                                       {"path-of", required_argument, NULL, 'o'},
+                                       {"help", no_argument, NULL, '?'},
+                                       {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
@@ -686,18 +656,42 @@ int main(int argc, char **argv)
             has_host = true;
             break;
         }
-        case 'l': O.load = atol(optarg); break;
-        case 'k': O.per_parent = atoi(optarg); break;
-        case 's': O.size = atoi(optarg); break;
-        case 'c': O.conns = atoi(optarg); break;
-        case 'w': O.window = atoi(optarg); break;
-        case 'p': O.server_pid = atoi(optarg); break;
-        case 'P': O.probe_path = optarg; break;
-        case 'T': O.since_ns = strtoll(optarg, NULL, 10); break;
-        case 't': O.timeout_s = atof(optarg); break;
-        case 'C': O.count_path = optarg; break;
-        case 'o': O.path_of = atol(optarg); break;
-        default: usage(ch == '?' ? stdout : stderr); return 2;
+        case 'l':
+            O.load = atol(optarg);
+            break;
+        case 'k':
+            O.per_parent = atoi(optarg);
+            break;
+        case 's':
+            O.size = atoi(optarg);
+            break;
+        case 'c':
+            O.conns = atoi(optarg);
+            break;
+        case 'w':
+            O.window = atoi(optarg);
+            break;
+        case 'p':
+            O.server_pid = atoi(optarg);
+            break;
+        case 'P':
+            O.probe_path = optarg;
+            break;
+        case 'T':
+            O.since_ns = strtoll(optarg, NULL, 10);
+            break;
+        case 't':
+            O.timeout_s = atof(optarg);
+            break;
+        case 'C':
+            O.count_path = optarg;
+            break;
+        case 'o':
+            O.path_of = atol(optarg);
+            break;
+        default:
+            usage(ch == '?' ? stdout : stderr);
+            return 2;
         }
     }
     if (O.per_parent < 1 || O.size < 0 || O.size > (int)sizeof(value) || O.conns < 1 ||

@@ -62,6 +62,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 /* ---- options --------------------------------------------------------------- */
 
 enum lg_op { LG_GET, LG_EXISTS, LG_SET, LG_CREATE, LG_MIXED };
@@ -196,26 +198,6 @@ static int64_t proc_cpu_us(int pid)
     return (int64_t)((utime + stime) * 1000000ULL / (unsigned long long)hz);
 }
 
-/* A "Vm...:" line of /proc/PID/status in kB; -1 if unreadable. */
-static long proc_status_kb(int pid, const char *key)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long kb = -1;
-    size_t klen = strlen(key);
-    while (fgets(line, sizeof(line), f)) {
-        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-            kb = strtol(line + klen + 1, NULL, 10);
-            break;
-        }
-    }
-    fclose(f);
-    return kb;
-}
-
 /* ---- sessions ---------------------------------------------------------------- */
 
 enum req_kind { K_READ, K_WRITE, K_SETUP, K_CLOSE };
@@ -286,27 +268,6 @@ static inline uint64_t rng_next(uint64_t *s)
 }
 
 /* ---- encoding ------------------------------------------------------------------ */
-
-static inline uint8_t *put_int(uint8_t *p, int32_t v)
-{
-    uint32_t u = (uint32_t)v;
-    p[0] = (uint8_t)(u >> 24);
-    p[1] = (uint8_t)(u >> 16);
-    p[2] = (uint8_t)(u >> 8);
-    p[3] = (uint8_t)u;
-    return p + 4;
-}
-
-static inline uint8_t *put_long(uint8_t *p, int64_t v)
-{
-    p = put_int(p, (int32_t)((uint64_t)v >> 32));
-    return put_int(p, (int32_t)(uint32_t)v);
-}
-
-static inline int32_t get_int(const uint8_t *p)
-{
-    return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
-}
 
 static inline int64_t get_long(const uint8_t *p)
 {
