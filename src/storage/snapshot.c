@@ -19,6 +19,7 @@
 #include "common/alloc.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/thp.h"
 #include "storage/storage_int.h"
 
 #include <inttypes.h>
@@ -736,6 +737,7 @@ static int dec_node(void *arg, const char *path, size_t len, struct jute_buf dat
     struct dec *d = arg;
     (void)len;
     int rc = tree_load_node(d->t, path, st, data, acl_index);
+    thp_heap_poll();
     if (rc == PD_ECORRUPT)
         storage_errf(
             d->errmsg, d->errlen,
@@ -758,8 +760,11 @@ int snap_decode(snap_source_fn src, void *ctx, const struct snap_read_opts *o, s
      * little memory and saves every rehash of the load. Failing to presize is harmless. */
     if (rc == 0 && o && o->size_hint)
         (void)tree_load_hint(t, o->size_hint / 128);
-    if (rc == 0)
+    if (rc == 0) {
+        thp_heap_begin();
         rc = run_parse(src, ctx, o, &v, &d, info, false, errmsg, errlen);
+        thp_heap_end();
+    }
     if (rc == 0) {
         rc = tree_load_end(t);
         if (rc == PD_ECORRUPT)

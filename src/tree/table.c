@@ -35,6 +35,7 @@
 #include "tree/tree_int.h"
 
 #include "common/alloc.h"
+#include "common/thp.h"
 
 uint32_t child_hash(uint32_t parent, const char *name, size_t len)
 {
@@ -123,6 +124,8 @@ static int grow_start(struct slot_table *st, uint64_t ncap)
     struct slot *ns = pd_calloc((size_t)ncap, sizeof(*ns));
     if (!ns)
         return PD_ENOMEM;
+    /* Probes land at random: huge pages spare a TLB miss on most of them (common/thp.h). */
+    thp_advise(ns, (size_t)ncap * sizeof(*ns));
     grow_step(st, UINT32_MAX); /* only reached when a previous growth is unfinished */
     if (st->s && st->count > 0) {
         uint32_t e = 0;
