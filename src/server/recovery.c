@@ -76,6 +76,7 @@ int recovery_run(struct server *srv, const char *snap_dir, const char *log_dir)
     struct arena a;
     arena_init(&a, 16 * 1024);
     int64_t n = 0;
+    int64_t mismatches = 0;
     struct txnlog_record rec;
     while ((rc = txnlog_iter_next(it, &rec)) == 1) {
         if (rec.zxid <= zxid)
@@ -83,7 +84,9 @@ int recovery_run(struct server *srv, const char *snap_dir, const char *log_dir)
         arena_reset(&a);
         struct tree_txn txn;
         struct tree_result res;
-        rc = txn_decode(rec.payload, rec.len, &a, &txn, NULL, NULL);
+        struct jute_txn_digest logged;
+        bool has_digest = false;
+        rc = txn_decode(rec.payload, rec.len, &a, &txn, &logged, &has_digest);
         if (rc != 0) {
             pd_error("%s: record at %" PRIu64 " (zxid 0x%" PRIx64 "): %s", rec.file, rec.offset,
                      (uint64_t)rec.zxid, rc == PD_ENOMEM ? "out of memory" : "not a txn");
@@ -100,7 +103,18 @@ int recovery_run(struct server *srv, const char *snap_dir, const char *log_dir)
         zxid = rec.zxid;
         server_note_digest(srv, zxid);
         n++;
+        /* The digest the tree had once the txn was applied where it was logged. ZooKeeper
+         * (DataTree.compareDigest) only reports a difference and goes on: a fuzzy snapshot
+         * from Apache ZooKeeper can make the first txns after it differ harmlessly. */
+        if (has_digest && logged.version == TREE_DIGEST_VERSION &&
+            logged.tree_digest != tree_digest(srv->tree) && mismatches++ == 0)
+            pd_warn("%s: zxid 0x%" PRIx64 ": the tree digest after replay (%" PRId64
+                    ") differs from the logged one (%" PRId64 ")",
+                    rec.file, (uint64_t)rec.zxid, tree_digest(srv->tree), logged.tree_digest);
     }
+    if (mismatches > 1)
+        pd_warn("%" PRId64 " replayed txns in all left a tree digest different from the logged one",
+                mismatches);
     if (rc < 0) {
         pd_error("the txn log in %s is corrupt: %s; refusing to start rather than drop "
                  "acknowledged data",

@@ -13,7 +13,11 @@ ZooKeeper 3.8.0 behaviour pinned here:
     not restored: a reattached client must send them again.
 """
 
+import glob
+import os
 import signal
+import struct
+import zlib
 
 import pytest
 
@@ -99,6 +103,56 @@ def test_tree_survives_restart(server, super_client, sig):
     # empty (the failed multi's create did not count)
     assert name == root + "/seq-0000000009"
     assert st.czxid > last
+    d.close_session()
+    if server.kind == "paddock":
+        # replaying our own log reproduces every logged tree digest
+        with open(server.stdout_path, errors="replace") as f:
+            assert "differs from the logged one" not in f.read()
+
+
+def last_log_record(datadir):
+    """(path, offset, length) of the last record of the newest txn log."""
+    logs = glob.glob(os.path.join(datadir, "version-2", "log.*"))
+    path = max(logs, key=lambda p: int(p.rsplit(".", 1)[1], 16))
+    with open(path, "rb") as f:
+        buf = f.read()
+    pos, last = 16, None                      # after the FileHeader
+    while pos + 12 <= len(buf):
+        crc, n = struct.unpack_from(">qi", buf, pos)
+        if n <= 0 or pos + 12 + n + 1 > len(buf):
+            break                             # preallocated zeros: the end
+        last = (path, pos, n)
+        pos += 12 + n + 1                     # checksum, length, payload, 'B'
+    return last
+
+
+def test_replay_reports_a_logged_digest_that_differs(fresh_server):
+    """ZooKeeper (DataTree.compareDigest) reports a txn whose logged digest
+    differs from the replayed tree's and loads on; so do we."""
+    if fresh_server.kind != "paddock":
+        pytest.skip("checks Paddock's own log line")
+    c = raw_session(fresh_server.port)
+    c.create("/dg", b"x")
+    c.set_data("/dg", b"y")
+    c.close()
+    fresh_server.proc.send_signal(signal.SIGKILL)
+    fresh_server.proc.wait(15)
+    fresh_server.proc = None
+    path, pos, n = last_log_record(fresh_server.datadir)
+    with open(path, "r+b") as f:
+        f.seek(pos + 12)
+        payload = bytearray(f.read(n))
+        # the payload ends with TxnDigest{int version, long treeDigest}
+        old = struct.unpack_from(">q", payload, n - 8)[0]
+        struct.pack_into(">q", payload, n - 8, old ^ 1)
+        f.seek(pos)
+        f.write(struct.pack(">qi", zlib.adler32(bytes(payload)), n))
+        f.write(payload)
+    fresh_server.start()
+    with open(fresh_server.stdout_path, errors="replace") as f:
+        assert "differs from the logged one" in f.read()
+    d = raw_session(fresh_server.port)
+    assert d.get_data("/dg")[1][0] == b"y"
     d.close_session()
 
 
