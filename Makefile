@@ -39,7 +39,7 @@ build-asan:
 # Only the fuzz targets are built here (clang, libFuzzer); the rest of that tree is unused.
 build-fuzz:
 	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DPADDOCK_FUZZ=ON >/dev/null
-	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_records fuzz_storage
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_records fuzz_storage fuzz_quorum
 
 run: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
