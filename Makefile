@@ -14,7 +14,7 @@ DEB_PACKAGES = cmake gcc clang pkg-config make libuv1-dev zlib1g-dev libssl-dev 
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build build-asan build-fuzz deps run test unit fuzz bench clean format
+.PHONY: all build build-asan build-fuzz deps run test unit fuzz bench clean format install
 
 all: build
 
@@ -67,6 +67,13 @@ bench: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build $(BUILD) -j $(JOBS) --target paddock loadgen
 	bench/compare.sh --paddock $(BUILD)/paddock --loadgen $(BUILD)/loadgen $(BENCH_ARGS)
+
+# Installs the paddock binary, libpaddock (static and shared), <paddock/client.h> and
+# paddock.pc under $(PREFIX); DESTDIR stages it elsewhere (make install DESTDIR=/tmp/stage).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
