@@ -87,6 +87,9 @@ bool dispatch_connect(struct conn *c, const uint8_t *frame, size_t len)
                 c->peer_port, len);
         return false;
     }
+    /* Quorum mode: only a server in BROADCAST serves clients (ZooKeeperServer not running). */
+    if (srv->quorum && !quorum_is_serving(srv))
+        return false;
     c->is_old_client = !req.has_read_only;
     if (req.last_zxid_seen > srv->last_zxid) {
         pd_info("Refusing session request for client %s:%d as it has seen zxid 0x%" PRIx64
@@ -129,6 +132,9 @@ bool dispatch_connect(struct conn *c, const uint8_t *frame, size_t len)
         return true;
     }
 
+    /* Quorum mode on a learner: the leader proposes the createSession txn. */
+    if (srv->quorum && quorum_is_learner(srv))
+        return quorum_forward_connect(c, sess_new_id(&srv->sessions), timeout);
     /* A new session is a createSession txn: it takes a zxid, as in ZooKeeper, and the
      * handshake is answered once that txn is durable (dispatch_connected). */
     struct pipeline_req pr = {
@@ -181,6 +187,9 @@ static int close_session(struct server *srv, struct session *s, enum pipe_kind k
 
 void dispatch_expire_sessions(struct server *srv, int64_t now_mono_ms)
 {
+    /* Quorum mode: the leader alone expires sessions (learners report activity in PINGs). */
+    if (srv->quorum && !quorum_can_propose(srv))
+        return;
     /* Closing a session is a txn: after a failed log write none can be logged, so
      * sessions stay (with their ephemerals) until the restart; nothing to say again. */
     if (srv->is_storage_failed)
@@ -202,6 +211,8 @@ void dispatch_expire_sessions(struct server *srv, int64_t now_mono_ms)
 
 void dispatch_reap_containers(struct server *srv)
 {
+    if (srv->quorum && !quorum_can_propose(srv))
+        return;
     struct jute_str_vec paths;
     int max = srv->cfg.container_max_per_minute > 0 ? srv->cfg.container_max_per_minute : 10000;
     if (tree_reap_candidates(srv->tree, server_wall_ms(), 0, max, &srv->arena, &paths) != 0) {
@@ -261,8 +272,8 @@ static void do_write(struct conn *c, int32_t xid, int32_t op, const void *req, i
 }
 
 /* Reads a multi request: (MultiHeader, op)* ended by a header with done set. */
-static int decode_multi(struct jute_in *in, struct arena *a, struct tree_multi_op **ops_out,
-                        int32_t *n_out, bool read_only)
+int dispatch_decode_multi(struct jute_in *in, struct arena *a, struct tree_multi_op **ops_out,
+                          int32_t *n_out, bool read_only)
 {
     int32_t n = 0, cap = 0;
     struct tree_multi_op *ops = NULL;
@@ -634,6 +645,13 @@ bool dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
         return true;
     }
     sess_touch(&srv->sessions, c->sess, started);
+    /* Quorum mode on a learner: writes, closeSession and sync go to the leader as REQUEST;
+     * their answers come when the txn (or the leader's SYNC) arrives. */
+    if (srv->quorum && quorum_is_learner(srv) &&
+        (dispatch_is_write(h.type) || h.type == ZOO_OP_SYNC)) {
+        size_t used = len - jute_in_left(&in);
+        return quorum_forward(c, h.xid, h.type, frame + used, len - used, started);
+    }
     int32_t xid = h.xid;
     int64_t zxid = srv->last_zxid;
     int32_t err = ZOK;
@@ -682,7 +700,7 @@ bool dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
     case ZOO_OP_MULTI: {
         struct tree_multi_op *ops = NULL;
         int32_t n = 0;
-        int rc = decode_multi(&in, &srv->arena, &ops, &n, false);
+        int rc = dispatch_decode_multi(&in, &srv->arena, &ops, &n, false);
         if (rc != 0)
             in.err = rc;
         if ((err = decode_status(c, &in, h.type)) != ZOK)
@@ -810,7 +828,7 @@ bool dispatch_request(struct conn *c, const uint8_t *frame, size_t len)
     case ZOO_OP_MULTIREAD: {
         struct tree_multi_op *ops = NULL;
         int32_t n = 0;
-        int rc = decode_multi(&in, &srv->arena, &ops, &n, true);
+        int rc = dispatch_decode_multi(&in, &srv->arena, &ops, &n, true);
         if (rc != 0)
             in.err = rc;
         if ((err = decode_status(c, &in, h.type)) != ZOK)

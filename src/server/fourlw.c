@@ -207,6 +207,12 @@ static void cmd_stat(struct jute_out *o, struct conn *self, bool with_clients)
 {
     struct server *srv = self->srv;
     char version[128];
+    /* Quorum mode: the role, or ZooKeeper's answer while not serving (StatCommand). */
+    const char *mode = srv->quorum ? quorum_mode(srv) : "standalone";
+    if (!mode) {
+        put(o, "This ZooKeeper instance is not currently serving requests\n");
+        return;
+    }
     full_version(version, sizeof(version));
     putf(o, "Zookeeper version: %s\n", version);
     if (with_clients) {
@@ -227,7 +233,7 @@ static void cmd_stat(struct jute_out *o, struct conn *self, bool with_clients)
          st->min_latency_ms < 0 ? 0 : st->min_latency_ms, avg, st->max_latency_ms);
     putf(o, "Received: %" PRId64 "\nSent: %" PRId64 "\nConnections: %" PRId64 "\n",
          st->packets_received, st->packets_sent, alive_connections(srv));
-    putf(o, "Outstanding: 0\nZxid: 0x%" PRIx64 "\nMode: standalone\n", (uint64_t)srv->last_zxid);
+    putf(o, "Outstanding: 0\nZxid: 0x%" PRIx64 "\nMode: %s\n", (uint64_t)srv->last_zxid, mode);
     putf(o, "Node count: %" PRId64 "\n", tree_node_count(srv->tree));
 }
 
@@ -624,7 +630,8 @@ static void cmd_mntr(struct jute_out *o, struct server *srv)
     char version[128], avg[32];
     full_version(version, sizeof(version));
     kv_str(o, "version", version);
-    kv_str(o, "server_state", "standalone");
+    const char *mode = srv->quorum ? quorum_mode(srv) : "standalone";
+    kv_str(o, "server_state", mode ? mode : "looking");
 
     /* Gauges, in 3.8's order. */
     stats_format_avg(avg, sizeof(avg), st->total_latency_ms, st->n_latency);
@@ -646,6 +653,11 @@ static void cmd_mntr(struct jute_out *o, struct server *srv)
     kv_long(o, "max_file_descriptor_count", max_fd_count());
     kv_long(o, "approximate_data_size", tree_approx_data_size(srv->tree));
     kv_long(o, "open_file_descriptor_count", open_fd_count());
+    if (srv->quorum && mode && strcmp(mode, "leader") == 0) {
+        /* Leader-only gauges (Leader's zk_followers, zk_synced_followers). */
+        kv_long(o, "followers", quorum_followers(srv));
+        kv_long(o, "synced_followers", quorum_synced_followers(srv));
+    }
     kv_long(o, "local_sessions", 0); /* no local sessions */
     kv_long(o, "uptime", server_wall_ms() - st->started_ms);
     kv_long(o, "max_latency", st->max_latency_ms);

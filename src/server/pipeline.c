@@ -63,6 +63,9 @@ int pipeline_submit(struct server *srv, const struct pipeline_req *r)
 {
     if (srv->is_storage_failed)
         return PD_EIO;
+    /* Quorum mode: only an established leader makes txns (learners forward requests). */
+    if (srv->quorum && !quorum_can_propose(srv))
+        return PD_EIO;
     struct pending *p = pd_calloc(1, sizeof(*p));
     if (!p)
         return PD_ENOMEM;
@@ -120,8 +123,86 @@ int pipeline_submit(struct server *srv, const struct pipeline_req *r)
         srv->pend_head = p;
     srv->pend_tail = p;
     hold_count(p->conn, 1);
+    if (srv->quorum) {
+        /* The Zab core logs it (a store back through quorum.c) and commits it on a quorum. */
+        rc = quorum_propose(srv, p->txn.hdr.zxid, p->payload, p->payload_len);
+        if (rc != 0) {
+            /* The leader stepped down meanwhile: nothing queued will commit from here. */
+            pipeline_fail_pending(srv);
+            return PD_EIO;
+        }
+        return 0;
+    }
     storage_append(srv, p->txn.hdr.zxid, p->payload, p->payload_len);
     return 0;
+}
+
+int pipeline_queue_txn(struct server *srv, const uint8_t *payload, size_t len,
+                       pipeline_bind_fn bind)
+{
+    struct pending *p = pd_calloc(1, sizeof(*p));
+    if (!p)
+        return PD_ENOMEM;
+    arena_init(&p->arena, 1024);
+    p->payload = pd_malloc(len ? len : 1);
+    if (!p->payload) {
+        pending_free(p);
+        return PD_ENOMEM;
+    }
+    memcpy(p->payload, payload, len);
+    p->payload_len = len;
+    int rc = txn_decode(p->payload, len, &p->arena, &p->txn, NULL, NULL);
+    if (rc != 0 || p->txn.hdr.zxid <= srv->last_zxid ||
+        (srv->pend_tail && p->txn.hdr.zxid <= srv->pend_tail->txn.hdr.zxid)) {
+        /* Already applied (the log replayed at start holds it) or out of order. */
+        pending_free(p);
+        return rc;
+    }
+    struct pipeline_bind b = {0};
+    if (bind)
+        bind(srv, &p->txn.hdr, &b);
+    p->conn = b.conn;
+    p->session_id = p->txn.hdr.client_id;
+    p->xid = p->txn.hdr.cxid;
+    p->op = b.conn ? b.op : p->txn.hdr.type;
+    p->started_ms = b.conn ? b.started_ms : server_mono_ms(srv);
+    switch (p->txn.hdr.type) {
+    case ZOO_OP_CREATESESSION:
+        p->kind = PIPE_CONNECT;
+        p->timeout_ms = p->txn.u.create_session.timeout_ms;
+        break;
+    case ZOO_OP_CLOSESESSION:
+        p->kind = b.conn ? PIPE_CLOSE : PIPE_EXPIRE;
+        break;
+    default:
+        p->kind = b.conn ? PIPE_REQUEST : PIPE_SERVER;
+        break;
+    }
+    /* A bound connection's n_pending was counted when its request was forwarded. */
+    if (srv->pend_tail)
+        srv->pend_tail->next = p;
+    else
+        srv->pend_head = p;
+    srv->pend_tail = p;
+    return 0;
+}
+
+void pipeline_drop_after(struct server *srv, int64_t zxid)
+{
+    struct pending **pp = &srv->pend_head;
+    srv->pend_tail = NULL;
+    while (*pp) {
+        struct pending *p = *pp;
+        if (p->txn.hdr.zxid > zxid) {
+            *pp = p->next;
+            if (p->conn)
+                conn_close(p->conn, "txn truncated by the leader");
+            pending_free(p);
+            continue;
+        }
+        srv->pend_tail = p;
+        pp = &p->next;
+    }
 }
 
 /* ---- replies to writes ---------------------------------------------------------------- */
@@ -273,6 +354,8 @@ void pipeline_conn_gone(struct server *srv, struct conn *c)
         if (p->conn == c)
             p->conn = NULL;
     c->n_pending = 0;
+    if (srv->quorum)
+        quorum_conn_gone(srv, c);
 }
 
 void pipeline_fail_pending(struct server *srv)

@@ -87,6 +87,7 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_timer_stop(&srv->container_timer);
     for (struct conn *c = srv->conns; c; c = c->next)
         conn_close(c, "server shutting down");
+    quorum_stop(srv);
     /* What the log already holds is applied and answered; the thread ends. */
     storage_stop(srv);
     uv_signal_stop(&srv->sigterm);
@@ -274,12 +275,6 @@ int server_main(const char *config_path)
         pd_error("%s", srv->cfg.errmsg);
         goto out_config;
     }
-    if (config_is_distributed(&srv->cfg)) {
-        pd_error("%s: server.N lines describe an ensemble; replication is not implemented yet "
-                 "(issue #5), so Paddock runs standalone only: remove the server.N lines",
-                 config_path);
-        goto out_config;
-    }
     if (srv->cfg.client_port <= 0) {
         pd_error("%s: clientPort is not set", config_path);
         goto out_config;
@@ -308,14 +303,18 @@ int server_main(const char *config_path)
         goto out_loop;
     }
     tree_set_extended_types(srv->tree, srv->cfg.extended_types_enabled);
-    /* Standalone ZooKeeper gives its session tracker server id 1 (top byte of session ids). */
-    srv->server_id = 1;
+    /* Standalone ZooKeeper gives its session tracker server id 1 (top byte of session ids);
+     * in an ensemble it is myid. */
+    srv->server_id = config_is_distributed(&srv->cfg) ? srv->cfg.my_id : 1;
     stats_init(&srv->stats, server_wall_ms());
     srv->trace_mask = FOURLW_DEFAULT_TRACE_MASK;
     if (sess_table_init(&srv->sessions, srv->cfg.tick_ms, srv->server_id, server_wall_ms()) != 0)
         goto out_tree;
     arena_init(&srv->arena, 64 * 1024);
     if (open_storage(srv) != 0)
+        goto out_handles;
+    /* Quorum mode (server.N lines and myid): the ensemble driver, quorum.c. */
+    if (config_is_distributed(&srv->cfg) && quorum_start(srv) != 0)
         goto out_handles;
 
     if (listen_client_port(srv) != 0)
@@ -349,9 +348,10 @@ int server_main(const char *config_path)
     uv_check_start(&srv->flush_check, on_flush_check);
     autopurge_start(srv);
 
-    pd_info("Paddock %s (ZooKeeper %s protocol) standalone, tickTime %d ms, session timeouts "
+    pd_info("Paddock %s (ZooKeeper %s protocol) %s, tickTime %d ms, session timeouts "
             "%d-%d ms, dataDir %s, dataLogDir %s%s",
-            PADDOCK_VERSION, SERVER_ZK_VERSION, srv->cfg.tick_ms,
+            PADDOCK_VERSION, SERVER_ZK_VERSION, srv->quorum ? "in an ensemble" : "standalone",
+            srv->cfg.tick_ms,
             config_min_session_timeout_ms(&srv->cfg), config_max_session_timeout_ms(&srv->cfg),
             srv->cfg.data_dir, srv->cfg.data_log_dir,
             srv->cfg.force_sync ? "" : "; forceSync=no: writes are not fsynced");
@@ -364,6 +364,7 @@ out_handles:
     while (uv_run(&srv->loop, UV_RUN_DEFAULT) != 0)
         ;
     pipeline_close(srv);
+    quorum_free(srv);
     storage_free(srv);
     arena_close(&srv->arena);
     sess_table_close(&srv->sessions);

@@ -28,6 +28,7 @@
 #include "common/arena.h"
 #include "jute/jute.h"
 #include "server/config.h"
+#include "server/quorum.h"
 #include "server/session.h"
 #include "storage/file.h"
 #include "storage/purge.h"
@@ -177,6 +178,7 @@ struct server {
     int64_t trace_mask;     /* ZooTrace text trace mask, 4lw gtmk/stmk only */
 
     struct autopurge autopurge; /* autopurge.c */
+    struct quorum *quorum;      /* quorum.c: the ensemble driver; NULL when standalone */
 };
 
 /* Runs `paddock server <cfg>` until SIGTERM/SIGINT; returns the exit status. */
@@ -239,6 +241,23 @@ int pipeline_submit(struct server *srv, const struct pipeline_req *r);
 void pipeline_commit(struct server *srv);
 /* The connection is going: its queued txns still commit, unanswered. */
 void pipeline_conn_gone(struct server *srv, struct conn *c);
+/*
+ * Quorum mode, learner: queues a txn the leader sent (PROPOSAL or sync), decoded from its log
+ * payload (borrowed: copied), to be applied in zxid order once committed. `bind` fills in who
+ * to answer when this server forwarded the request (NULL conn: no one). 0, PD_ENOMEM,
+ * PD_EMALFORMED.
+ */
+struct pipeline_bind {
+    struct conn *conn; /* the client connection that sent it, or NULL */
+    int32_t op;        /* its opcode */
+    int64_t started_ms;
+};
+typedef void (*pipeline_bind_fn)(struct server *srv, const struct jute_txn_header *hdr,
+                                 struct pipeline_bind *out);
+int pipeline_queue_txn(struct server *srv, const uint8_t *payload, size_t len,
+                       pipeline_bind_fn bind);
+/* Drops queued txns with zxid > zxid (a TRUNC from the leader), answering none of them. */
+void pipeline_drop_after(struct server *srv, int64_t zxid);
 /* Frees every queued txn (shutdown). */
 void pipeline_close(struct server *srv);
 
@@ -252,6 +271,23 @@ int storage_start(struct server *srv, struct txnlog *log);
 /* Queues one txn's log payload (borrowed until the txn is durable). Without a started
  * storage thread the txn is durable at once. */
 void storage_append(struct server *srv, int64_t zxid, const uint8_t *data, size_t len);
+/* Quorum mode: the Zab core's storage operations, performed in order on the storage thread
+ * (appends with group commit); durability is reported by seq through quorum_persisted(). */
+enum storage_op_kind {
+    STORAGE_OP_APPEND = 1,    /* zxid, data/len (borrowed until durable) */
+    STORAGE_OP_TRUNCATE,      /* drop every logged txn > zxid */
+    STORAGE_OP_ACCEPTED_EPOCH, /* write dataDir/version-2/acceptedEpoch = epoch, atomically */
+    STORAGE_OP_CURRENT_EPOCH,  /* write dataDir/version-2/currentEpoch = epoch, atomically */
+};
+struct storage_op {
+    int kind;            /* enum storage_op_kind */
+    uint64_t seq;        /* the core's sequence number (> 0) */
+    int64_t zxid;        /* APPEND: the txn; TRUNCATE: the last zxid kept */
+    const uint8_t *data; /* APPEND: the txn payload, borrowed until durable */
+    size_t len;
+    int64_t epoch; /* *_EPOCH */
+};
+void storage_op(struct server *srv, const struct storage_op *op);
 /* The txn log starts a new file at the first txn >= from_zxid (snapshots). */
 void storage_roll(struct server *srv, int64_t from_zxid);
 /* Drains and joins the storage thread (shutdown); storage_free() releases it after the
@@ -279,6 +315,10 @@ void autopurge_start(struct server *srv);
 bool dispatch_request(struct conn *c, const uint8_t *frame, size_t len);
 /* The handshake: the first frame of a connection. Returns false to close. */
 bool dispatch_connect(struct conn *c, const uint8_t *frame, size_t len);
+/* Decodes a MultiRequest's ops into `a` (quorum.c decodes forwarded requests with it). */
+struct tree_multi_op;
+int dispatch_decode_multi(struct jute_in *in, struct arena *a, struct tree_multi_op **ops_out,
+                          int32_t *n_out, bool read_only);
 /* Expire sessions whose deadline passed; reap containers and TTL nodes. */
 void dispatch_expire_sessions(struct server *srv, int64_t now_mono_ms);
 void dispatch_reap_containers(struct server *srv);

@@ -28,17 +28,23 @@
 #include "common/alloc.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "jute/quorum.h"
 #include "storage/txnlog.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 struct slog_item {
     int64_t zxid;
-    const uint8_t *data; /* borrowed from the pipeline entry */
+    const uint8_t *data; /* borrowed from the pipeline entry (or quorum.c's held blob) */
     size_t len;
+    int kind;      /* 0 (standalone append) or enum storage_op_kind (quorum mode) */
+    uint64_t seq;  /* quorum mode: the Zab core's storage sequence number; 0 standalone */
+    int64_t epoch; /* STORAGE_OP_*_EPOCH: the value to write */
 };
 
 struct slog_vec {
@@ -58,6 +64,7 @@ struct storage {
     bool stop;             /* under mu */
     int64_t roll_at;       /* under mu: start a new log file at this zxid; 0 = none */
     int64_t durable;       /* under mu: every txn up to this zxid is fsynced */
+    uint64_t durable_seq;  /* under mu: every quorum-mode op up to this seq is durable */
     int err;               /* under mu: sticky; 0 or the PD_E* that stopped storage */
     char errmsg[512];      /* under mu */
     bool is_err_reported;  /* loop only */
@@ -97,6 +104,77 @@ static void wake_loop(struct storage *st)
         ;
 }
 
+/* Writes dataDir/version-2/<name> = value as QuorumPeer.writeLongToFile does: decimal, no
+ * newline, into <name>.tmp, fsynced, renamed over <name>, directory fsynced. */
+static int write_epoch_file(const char *dir, const char *name, int64_t value, char *errmsg,
+                            size_t errlen)
+{
+    char path[4200], tmp[4210], text[QUORUM_EPOCH_TEXT_MAX];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    size_t n = quorum_epoch_format(value, text);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        goto fail;
+    if (write(fd, text, n) != (ssize_t)n || fsync(fd) != 0) {
+        close(fd);
+        goto fail;
+    }
+    close(fd);
+    if (rename(tmp, path) != 0)
+        goto fail;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        int frc = fsync(dfd);
+        close(dfd);
+        if (frc != 0)
+            goto fail;
+    }
+    return 0;
+fail:;
+    int e = errno;
+    int m = snprintf(errmsg, errlen, "writing %s: ", name);
+    if (m > 0 && (size_t)m < errlen)
+        snprintf(errmsg + m, errlen - (size_t)m, "%s", strerror(e));
+    return e == ENOSPC ? PD_ENOSPC : PD_EIO;
+}
+
+/* Storage thread: one quorum-mode op that is not an append (see storage_op_kind). */
+static int storage_do_op(struct storage *st, const struct slog_item *it, char *errmsg,
+                         size_t errlen)
+{
+    struct server *srv = st->srv;
+    char snap_dir[4096], log_dir[4096];
+    snprintf(snap_dir, sizeof(snap_dir), "%s/version-2", srv->cfg.data_dir);
+    snprintf(log_dir, sizeof(log_dir), "%s/version-2", srv->cfg.data_log_dir);
+    switch (it->kind) {
+    case STORAGE_OP_ACCEPTED_EPOCH:
+        return write_epoch_file(snap_dir, QUORUM_ACCEPTED_EPOCH_FILE, it->epoch, errmsg, errlen);
+    case STORAGE_OP_CURRENT_EPOCH:
+        return write_epoch_file(snap_dir, QUORUM_CURRENT_EPOCH_FILE, it->epoch, errmsg, errlen);
+    case STORAGE_OP_TRUNCATE: {
+        /* The open log appends to a file that may be cut: close it, cut, open a new one
+         * (the next sync starts a new file, as after every open). */
+        struct txnlog_options opt;
+        txnlog_options_default(&opt);
+        opt.prealloc_bytes = (uint64_t)srv->cfg.pre_alloc_size_kb * 1024;
+        opt.fsync_warn_ms = srv->cfg.fsync_warning_threshold_ms;
+        txnlog_close(st->log);
+        st->log = NULL;
+        int rc = txnlog_truncate(&srv->fs, log_dir, it->zxid, errmsg, errlen);
+        int orc = txnlog_open(&srv->fs, log_dir, &opt, &st->log);
+        if (orc != 0) {
+            snprintf(errmsg, errlen, "reopening the txn log after a truncation: out of memory");
+            return orc;
+        }
+        return rc;
+    }
+    default:
+        snprintf(errmsg, errlen, "unknown storage op %d", it->kind);
+        return PD_EINVAL;
+    }
+}
+
 static void storage_main(void *arg)
 {
     struct storage *st = arg;
@@ -117,8 +195,24 @@ static void storage_main(void *arg)
 
         int rc = 0;
         int64_t last = 0;
+        bool unsynced = false;
+        uint64_t last_seq = 0;
+        char opmsg[512] = "";
         for (size_t i = 0; i < st->batch.n && !failed && rc == 0; i++) {
             const struct slog_item *it = &st->batch.items[i];
+            if (it->kind > STORAGE_OP_APPEND) {
+                /* A quorum-mode op other than an append: the appends before it are made
+                 * durable first, so that ops become durable in sequence order. */
+                if (unsynced)
+                    rc = txnlog_sync(st->log, st->force_sync, NULL);
+                unsynced = false;
+                if (rc == 0)
+                    rc = storage_do_op(st, it, opmsg, sizeof(opmsg));
+                if (rc != 0)
+                    break;
+                last_seq = it->seq;
+                continue;
+            }
             if (roll_at && it->zxid >= roll_at) {
                 rc = txnlog_roll(st->log);
                 roll_at = 0;
@@ -127,17 +221,22 @@ static void storage_main(void *arg)
             }
             rc = txnlog_append(st->log, it->zxid, it->data, it->len);
             last = it->zxid;
+            unsynced = true;
+            if (it->seq)
+                last_seq = it->seq;
         }
         /* One fsync for the whole batch; txnlog_sync times it and warns when slow. */
-        if (!failed && rc == 0 && last)
+        if (!failed && rc == 0 && unsynced)
             rc = txnlog_sync(st->log, st->force_sync, NULL);
         if (rc != 0)
-            set_err(st, rc, txnlog_errmsg(st->log));
+            set_err(st, rc, opmsg[0] ? opmsg : txnlog_errmsg(st->log));
         uv_mutex_lock(&st->mu);
         if (roll_at == 0 && st->roll_at && st->roll_at <= last)
             st->roll_at = 0;
         if (rc == 0 && !st->err && last)
             st->durable = last;
+        if (rc == 0 && !st->err && last_seq)
+            st->durable_seq = last_seq;
         uv_mutex_unlock(&st->mu);
         wake_loop(st);
         uv_mutex_lock(&st->mu);
@@ -151,11 +250,16 @@ static void collect(struct storage *st)
     struct server *srv = st->srv;
     uv_mutex_lock(&st->mu);
     int64_t durable = st->durable;
+    uint64_t durable_seq = st->durable_seq;
     int err = st->err;
     char msg[sizeof(st->errmsg)];
     memcpy(msg, st->errmsg, sizeof(msg));
     uv_mutex_unlock(&st->mu);
-    if (durable > srv->durable_zxid)
+    /* In quorum mode durable_zxid is the commit watermark, which the Zab core moves; the
+     * log's progress goes to the core as a sequence number instead. */
+    if (srv->quorum)
+        quorum_persisted(srv, durable_seq);
+    else if (durable > srv->durable_zxid)
         srv->durable_zxid = durable;
     pipeline_commit(srv);
     if (err && !st->is_err_reported) {
@@ -247,6 +351,26 @@ void storage_append(struct server *srv, int64_t zxid, const uint8_t *data, size_
         set_err(st, rc, "out of memory queueing a txn for the log");
 }
 
+void storage_op(struct server *srv, const struct storage_op *op)
+{
+    struct storage *st = srv->storage;
+    if (!st)
+        return;
+    struct slog_item it = {.zxid = op->zxid,
+                           .data = op->data,
+                           .len = op->len,
+                           .kind = op->kind,
+                           .seq = op->seq,
+                           .epoch = op->epoch};
+    uv_mutex_lock(&st->mu);
+    int rc = vec_push(&st->queue, it);
+    if (rc == 0)
+        uv_cond_signal(&st->cv);
+    uv_mutex_unlock(&st->mu);
+    if (rc != 0)
+        set_err(st, rc, "out of memory queueing a storage op");
+}
+
 void storage_roll(struct server *srv, int64_t from_zxid)
 {
     struct storage *st = srv->storage;
@@ -278,7 +402,8 @@ void storage_free(struct server *srv)
     struct storage *st = srv->storage;
     if (!st)
         return;
-    txnlog_close(st->log);
+    if (st->log)
+        txnlog_close(st->log);
     close(st->efd);
     pd_free(st->queue.items);
     pd_free(st->batch.items);

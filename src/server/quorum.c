@@ -1,0 +1,1685 @@
+/*
+ * The ensemble driver (see quorum.h): election port, quorum port, Zab core timer and the
+ * mapping of the core's updates onto the storage thread, the pipeline and the sockets.
+ *
+ * What it is not: the protocol. Every decision (votes, epochs, sync mode, commit) is the core's;
+ * this file only carries records and performs stores, in the order of src/zab/README.md.
+ *
+ * Links (one libuv TCP handle each):
+ *
+ *   LINK_EL_OUT  we dialled a peer's election port; we write the initial message, then keep
+ *                the link only if our sid is the bigger one (QuorumCnxManager.startConnection)
+ *   LINK_EL_IN   a peer dialled our election port; after its initial message we keep it only
+ *                if its sid is bigger, else close and dial it back (handleConnection)
+ *   LINK_Q_OUT   learner -> leader quorum port, opened when the core sends FOLLOWERINFO
+ *   LINK_Q_IN    leader side of a learner; its sid comes from FOLLOWERINFO's LearnerInfo
+ *
+ * Election links are lossy by design: a notification for a peer without a link is kept (the
+ * last one only, as QuorumCnxManager's per-peer queue of one) and written once a link is up;
+ * the core re-sends with back-off. A broken quorum link attached to a peer is ZAB_PEER_DOWN;
+ * links the core closes or that are replaced are detached first and report nothing.
+ *
+ * Learner REQUEST blobs (the core treats them as opaque) are [vector<Id> authinfo][REQUEST
+ * data] so that the client's auth ids travel with the request; encode_packet() splits them
+ * into QuorumPacket.data and .authinfo, and the leader's receive path joins them again.
+ *
+ * Invariants: every blob handed to the storage thread is held (ref) until its seq is durable;
+ * durable_zxid (the pipeline's apply limit) is the core's commit watermark, never more.
+ */
+#include "server/server.h"
+
+#include "common/alloc.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "jute/quorum.h"
+#include "storage/txnlog.h"
+#include "zab/zab.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define QUORUM_TAIL_MAX    500  /* txns from the log end given to the core (commitLogCount) */
+#define QUORUM_DIAL_MIN_MS 100  /* least time between two dials of one peer's election port */
+#define QUORUM_READ_MAX    (QUORUM_MAX_BUFFER_DEFAULT + 4096)
+
+enum link_kind { LINK_EL_OUT, LINK_EL_IN, LINK_Q_OUT, LINK_Q_IN };
+
+struct link {
+    uv_tcp_t tcp;         /* handle; the link is freed in its close callback */
+    uv_connect_t connect; /* outbound connect request */
+    struct quorum *q;     /* borrowed */
+    enum link_kind kind;
+    int64_t sid;          /* peer sid, -1 until known (inbound before its first message) */
+    bool is_attached;     /* the peer's elink/qlink points here */
+    bool is_connected;    /* outbound: connect finished */
+    bool is_closing;      /* uv_close called */
+    bool has_initial;     /* election inbound: initial message read */
+    bool is_spare;        /* election: kept open but unused (own sid; ZOOKEEPER-2164) */
+    uint8_t *in;          /* owned: bytes received, not yet consumed */
+    size_t in_len, in_cap;
+    struct jute_out pend; /* outbound bytes written before the connect finished */
+    struct link *next;    /* all links */
+};
+
+struct peer {
+    const struct config_server *cs; /* borrowed from srv->cfg */
+    struct link *elink;             /* election link in use, or NULL */
+    struct link *qlink;             /* quorum link in use, or NULL */
+    bool is_dialing;                /* an election dial is in progress */
+    uint64_t last_dial_ms;          /* monotonic */
+    bool has_note;                  /* a notification waits for an election link */
+    struct zab_notification note;   /* the last one */
+};
+
+/* A request a learner forwarded: answered when its txn (or the leader's SYNC) arrives. */
+struct fwd {
+    struct conn *conn; /* borrowed; NULL once the connection is gone */
+    int64_t session_id;
+    int32_t cxid;
+    int32_t op;
+    int64_t started_ms;
+    char *path; /* sync: the path to answer with (owned) */
+    struct fwd *next;
+};
+
+/* A blob handed to the storage thread, released once its seq is durable. */
+struct held {
+    uint64_t seq;
+    struct zab_blob *blob;
+};
+
+struct quorum {
+    struct server *srv; /* borrowed */
+    struct zab *z;      /* owned */
+    int64_t self;
+    int n_peers;
+    struct peer peers[ZAB_MAX_SERVERS]; /* every server but self, config order */
+    uv_tcp_t el_listener, q_listener;
+    uv_timer_t timer; /* the core's next_deadline */
+    struct link *links;
+    struct arena arena; /* decoding scratch, reset per record */
+    enum zab_state role;
+    enum zab_phase phase;
+    int64_t leader;
+    uint32_t epoch;
+    struct fwd *fwd_head, *fwd_tail; /* forwarded writes, in forwarding order */
+    struct fwd *sync_head, *sync_tail; /* forwarded syncs, in forwarding order */
+    struct held *held;
+    size_t n_held, cap_held;
+    char *qv_text; /* QuorumVerifier.toString() of our config (owned) */
+    size_t qv_len;
+    bool is_stopping;
+};
+
+static void step(struct quorum *q, struct zab_event *ev);
+static void link_close(struct link *l, const char *why);
+static void dial_election(struct quorum *q, struct peer *p);
+static void on_q_connected(uv_connect_t *req, int status);
+
+static uint64_t now_ms(struct quorum *q)
+{
+    return (uint64_t)server_mono_ms(q->srv);
+}
+
+static struct peer *peer_of(struct quorum *q, int64_t sid)
+{
+    for (int i = 0; i < q->n_peers; i++)
+        if (q->peers[i].cs->sid == sid)
+            return &q->peers[i];
+    return NULL;
+}
+
+/* ---- links ----------------------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct link *l = h->data;
+    if (l->in_cap - l->in_len < 65536) {
+        size_t cap = l->in_cap ? l->in_cap * 2 : 131072;
+        while (cap - l->in_len < 65536)
+            cap *= 2;
+        uint8_t *n = pd_realloc(l->in, cap);
+        if (!n) {
+            buf->base = NULL;
+            buf->len = 0;
+            return;
+        }
+        l->in = n;
+        l->in_cap = cap;
+    }
+    buf->base = (char *)l->in + l->in_len;
+    buf->len = l->in_cap - l->in_len;
+}
+
+static void on_link_closed(uv_handle_t *h)
+{
+    struct link *l = h->data;
+    struct quorum *q = l->q;
+    for (struct link **pp = &q->links; *pp; pp = &(*pp)->next) {
+        if (*pp == l) {
+            *pp = l->next;
+            break;
+        }
+    }
+    pd_free(l->in);
+    jute_out_close(&l->pend);
+    pd_free(l);
+}
+
+/* Unhooks l from its peer; returns true if it was the peer's quorum link. */
+static bool detach(struct link *l)
+{
+    if (!l->is_attached)
+        return false;
+    l->is_attached = false;
+    struct peer *p = peer_of(l->q, l->sid);
+    if (!p)
+        return false;
+    if (p->elink == l)
+        p->elink = NULL;
+    if (p->qlink == l) {
+        p->qlink = NULL;
+        return true;
+    }
+    return false;
+}
+
+static void link_close(struct link *l, const char *why)
+{
+    if (l->is_closing)
+        return;
+    l->is_closing = true;
+    struct quorum *q = l->q;
+    bool was_quorum = detach(l);
+    if (l->kind == LINK_EL_OUT) {
+        struct peer *p = peer_of(q, l->sid);
+        if (p && !l->is_connected)
+            p->is_dialing = false;
+    }
+    if (why && (l->kind == LINK_Q_IN || l->kind == LINK_Q_OUT))
+        pd_info("quorum connection with server %" PRId64 " closed: %s", l->sid, why);
+    uv_close((uv_handle_t *)&l->tcp, on_link_closed);
+    if (was_quorum && !q->is_stopping) {
+        struct zab_event ev = {.type = ZAB_PEER_DOWN};
+        ev.peer.peer = l->sid;
+        step(q, &ev);
+    }
+}
+
+/* Closes l without telling the core (it asked, or the link was replaced). */
+static void link_drop(struct link *l, const char *why)
+{
+    detach(l);
+    link_close(l, why);
+}
+
+struct wreq {
+    uv_write_t req;
+    uint8_t *data; /* owned */
+};
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct wreq *w = (struct wreq *)req;
+    struct link *l = req->handle->data;
+    pd_free(w->data);
+    pd_free(w);
+    if (status < 0 && !l->is_closing)
+        link_close(l, uv_strerror(status));
+}
+
+/* Writes len bytes (copied); buffered until an outbound connect finishes. */
+static void link_write(struct link *l, const void *data, size_t len)
+{
+    if (l->is_closing || len == 0)
+        return;
+    if (!l->is_connected) {
+        jute_put_raw(&l->pend, data, len);
+        return;
+    }
+    struct wreq *w = pd_malloc(sizeof(*w));
+    uint8_t *copy = pd_malloc(len);
+    if (!w || !copy) {
+        pd_free(w);
+        pd_free(copy);
+        link_close(l, "out of memory");
+        return;
+    }
+    memcpy(copy, data, len);
+    w->data = copy;
+    uv_buf_t b = uv_buf_init((char *)copy, (unsigned)len);
+    int rc = uv_write(&w->req, (uv_stream_t *)&l->tcp, &b, 1, on_written);
+    if (rc != 0) {
+        pd_free(copy);
+        pd_free(w);
+        link_close(l, uv_strerror(rc));
+    }
+}
+
+static struct link *link_new(struct quorum *q, enum link_kind kind, int64_t sid)
+{
+    struct link *l = pd_calloc(1, sizeof(*l));
+    if (!l)
+        return NULL;
+    l->q = q;
+    l->kind = kind;
+    l->sid = sid;
+    jute_out_init(&l->pend);
+    uv_tcp_init(&q->srv->loop, &l->tcp);
+    uv_tcp_nodelay(&l->tcp, 1);
+    l->tcp.data = l;
+    l->next = q->links;
+    q->links = l;
+    return l;
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
+static void start_reading(struct link *l)
+{
+    int rc = uv_read_start((uv_stream_t *)&l->tcp, on_alloc, on_read);
+    if (rc != 0)
+        link_close(l, uv_strerror(rc));
+}
+
+/* ---- election port --------------------------------------------------------------------- */
+
+static void send_note_frame(struct link *l, const struct zab_notification *n)
+{
+    struct quorum *q = l->q;
+    struct jute_fle_notification f = {
+        .state = n->state,
+        .leader = n->leader,
+        .zxid = n->zxid,
+        .election_epoch = n->election_epoch,
+        .peer_epoch = n->peer_epoch,
+        .version = FLE_NOTIFICATION_VERSION,
+        .config = {.data = (const uint8_t *)q->qv_text, .len = (int32_t)q->qv_len},
+        .form = JUTE_FLE_FORM_FULL,
+    };
+    struct jute_out out;
+    jute_out_init(&out);
+    jute_put_int(&out, 0);
+    jute_put_fle_notification(&out, &f);
+    uint32_t body = (uint32_t)(out.len - 4);
+    out.data[0] = (uint8_t)(body >> 24);
+    out.data[1] = (uint8_t)(body >> 16);
+    out.data[2] = (uint8_t)(body >> 8);
+    out.data[3] = (uint8_t)body;
+    if (!out.err)
+        link_write(l, out.data, out.len);
+    jute_out_close(&out);
+}
+
+/* The peer's election link is up: it is the one we use; flush the waiting notification. */
+static void attach_elink(struct peer *p, struct link *l)
+{
+    if (p->elink && p->elink != l)
+        link_drop(p->elink, NULL);
+    p->elink = l;
+    l->is_attached = true;
+    if (p->has_note) {
+        p->has_note = false;
+        send_note_frame(l, &p->note);
+    }
+}
+
+static void write_initial(struct link *l)
+{
+    struct quorum *q = l->q;
+    const struct config_server *me = config_find_server(&q->srv->cfg, q->self);
+    char addr[300];
+    if (strchr(me->host, ':'))
+        snprintf(addr, sizeof(addr), "[%s]:%d", me->host, me->election_port);
+    else
+        snprintf(addr, sizeof(addr), "%s:%d", me->host, me->election_port);
+    struct jute_qcm_initial m = {
+        .protocol_version = QCM_PROTOCOL_V1,
+        .sid = q->self,
+        .addrs = {.data = (const uint8_t *)addr, .len = (int32_t)strlen(addr)},
+    };
+    struct jute_out out;
+    jute_out_init(&out);
+    jute_put_qcm_initial(&out, &m);
+    if (!out.err)
+        link_write(l, out.data, out.len);
+    jute_out_close(&out);
+}
+
+static void on_el_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    struct link *l = req->handle->data;
+    pd_free(req);
+    link_close(l, NULL);
+}
+
+static void on_el_connected(uv_connect_t *req, int status)
+{
+    struct link *l = req->data;
+    struct quorum *q = l->q;
+    struct peer *p = peer_of(q, l->sid);
+    if (p)
+        p->is_dialing = false;
+    if (l->is_closing)
+        return;
+    if (status < 0) {
+        link_close(l, NULL);
+        return;
+    }
+    l->is_connected = true;
+    write_initial(l);
+    if (!jute_qcm_keeps(q->self, l->sid, true)) {
+        /* The bigger sid dials back once it reads our initial message. */
+        uv_shutdown_t *sh = pd_malloc(sizeof(*sh));
+        if (!sh || uv_shutdown(sh, (uv_stream_t *)&l->tcp, on_el_shutdown) != 0) {
+            pd_free(sh);
+            link_close(l, NULL);
+        }
+        return;
+    }
+    if (p)
+        attach_elink(p, l);
+    start_reading(l);
+}
+
+static int resolve(const char *host, int port, struct sockaddr_storage *ss)
+{
+    if (strchr(host, ':'))
+        return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
+    if (strcmp(host, "localhost") == 0)
+        host = "127.0.0.1";
+    return uv_ip4_addr(host, port, (struct sockaddr_in *)ss);
+}
+
+static void dial_election(struct quorum *q, struct peer *p)
+{
+    uint64_t now = now_ms(q);
+    if (p->is_dialing || p->elink || q->is_stopping)
+        return;
+    if (p->last_dial_ms && now < p->last_dial_ms + QUORUM_DIAL_MIN_MS)
+        return;
+    struct sockaddr_storage ss;
+    if (resolve(p->cs->host, p->cs->election_port, &ss) != 0)
+        return;
+    struct link *l = link_new(q, LINK_EL_OUT, p->cs->sid);
+    if (!l)
+        return;
+    p->is_dialing = true;
+    p->last_dial_ms = now;
+    l->connect.data = l;
+    if (uv_tcp_connect(&l->connect, &l->tcp, (struct sockaddr *)&ss, on_el_connected) != 0) {
+        p->is_dialing = false;
+        link_close(l, NULL);
+    }
+}
+
+static void deliver_note(struct quorum *q, int64_t from, const struct jute_fle_notification *f)
+{
+    if (!jute_fle_state_valid(f->state))
+        return;
+    struct zab_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ZAB_MSG_NOTIFICATION;
+    m.note.state = f->state;
+    m.note.leader = f->leader;
+    m.note.zxid = f->zxid;
+    m.note.election_epoch = f->election_epoch;
+    m.note.peer_epoch = f->peer_epoch;
+    m.note.version = jute_fle_effective_version(f);
+    m.note.config_version = 0;
+    struct zab_event ev = {.type = ZAB_RECV};
+    ev.recv.from = from;
+    ev.recv.msg = &m;
+    step(q, &ev);
+}
+
+/* Consumes what it can of an election link's input; returns false if the link closed. */
+static bool process_election(struct link *l, size_t *off)
+{
+    struct quorum *q = l->q;
+    if (l->kind == LINK_EL_IN && !l->has_initial) {
+        size_t mlen;
+        int rc = jute_qcm_initial_peek(l->in + *off, l->in_len - *off, &mlen);
+        if (rc == PD_EAGAIN)
+            return true;
+        if (rc != 0) {
+            link_close(l, NULL);
+            return false;
+        }
+        struct jute_in in;
+        struct jute_qcm_initial m;
+        jute_in_init(&in, l->in + *off, mlen, &q->arena);
+        jute_get_qcm_initial(&in, &m);
+        arena_reset(&q->arena);
+        *off += mlen;
+        if (in.err) {
+            link_close(l, NULL);
+            return false;
+        }
+        l->has_initial = true;
+        l->sid = m.protocol_version >= 0 ? m.protocol_version : m.sid;
+        struct peer *p = peer_of(q, l->sid);
+        if (l->sid == q->self) {
+            l->is_spare = true; /* ZOOKEEPER-2164: left open, unused */
+            return true;
+        }
+        if (!p) {
+            link_close(l, NULL);
+            return false;
+        }
+        if (!jute_qcm_keeps(q->self, l->sid, false)) {
+            link_close(l, NULL);
+            dial_election(q, p);
+            return false;
+        }
+        attach_elink(p, l);
+    }
+    for (;;) {
+        size_t body;
+        int rc = jute_election_frame_peek(l->in + *off, l->in_len - *off, &body);
+        if (rc == PD_EAGAIN)
+            return true;
+        if (rc != 0) {
+            link_close(l, NULL);
+            return false;
+        }
+        struct jute_in in;
+        struct jute_fle_notification f;
+        jute_in_init(&in, l->in + *off + 4, body, &q->arena);
+        jute_get_fle_notification(&in, &f);
+        *off += 4 + body;
+        bool ok = !in.err && !l->is_spare;
+        arena_reset(&q->arena);
+        if (ok)
+            deliver_note(q, l->sid, &f);
+        if (l->is_closing)
+            return false;
+    }
+}
+
+/* ---- quorum port: QuorumPacket <-> struct zab_msg ------------------------------------- */
+
+static struct zab_blob *blob_of(const struct jute_buf *b)
+{
+    return zab_blob_new(b->data, b->len > 0 ? (uint32_t)b->len : 0);
+}
+
+/* Fills m from a decoded packet; blobs in m are owned by the caller. PD_EMALFORMED. */
+static int packet_to_msg(struct quorum *q, const struct jute_quorum_packet *p, struct zab_msg *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->type = p->type;
+    m->zxid = p->zxid;
+    struct jute_in in;
+    jute_in_init(&in, p->data.data, p->data.len > 0 ? (size_t)p->data.len : 0, &q->arena);
+    switch (p->type) {
+    case QP_FOLLOWERINFO:
+    case QP_OBSERVERINFO: {
+        struct jute_learner_info li;
+        jute_get_learner_info(&in, &li);
+        if (in.err || p->data.len < 8)
+            return PD_EMALFORMED;
+        m->learner_sid = li.server_id;
+        m->protocol_version = li.protocol_version;
+        m->config_version = li.config_version;
+        break;
+    }
+    case QP_LEADERINFO:
+        m->protocol_version = jute_get_epoch_int(&in);
+        break;
+    case QP_ACKEPOCH:
+        m->epoch = jute_get_epoch_int(&in);
+        break;
+    case QP_PROPOSAL:
+    case QP_INFORM:
+    case QP_PING:
+        if (p->data.len >= 0) {
+            m->data = blob_of(&p->data);
+            if (!m->data)
+                return PD_ENOMEM;
+        }
+        break;
+    case QP_REQUEST: {
+        /* Our blob layout: authinfo first, then the REQUEST data (see the top). */
+        struct jute_out out;
+        jute_out_init(&out);
+        jute_put_id_vec(&out, &p->authinfo);
+        if (p->data.len > 0)
+            jute_put_raw(&out, p->data.data, (size_t)p->data.len);
+        m->data = out.err ? NULL : zab_blob_new(out.data, (uint32_t)out.len);
+        jute_out_close(&out);
+        if (!m->data)
+            return PD_ENOMEM;
+        break;
+    }
+    default:
+        break;
+    }
+    return in.err == PD_ENOMEM ? PD_ENOMEM : 0;
+}
+
+/* Learner PING reply data: {sessionId, timeout} for each session with a live connection here
+ * (Learner.ping sends those touched since the last ping; a superset is harmless). */
+static void put_touches(struct quorum *q, struct jute_out *out)
+{
+    for (struct conn *c = q->srv->conns; c; c = c->next) {
+        if (c->state != CONN_ACTIVE || !c->sess)
+            continue;
+        jute_put_long(out, c->sess->id);
+        jute_put_int(out, c->sess->timeout_ms);
+    }
+}
+
+static void encode_packet(struct quorum *q, const struct zab_msg *m, struct jute_out *out)
+{
+    struct jute_quorum_packet p = {.type = m->type, .zxid = m->zxid};
+    p.data.len = -1;
+    p.authinfo.is_null = true;
+    p.authinfo.count = 0;
+    struct jute_out data;
+    jute_out_init(&data);
+    switch (m->type) {
+    case ZAB_MSG_FOLLOWERINFO:
+    case ZAB_MSG_OBSERVERINFO: {
+        struct jute_learner_info li = {.server_id = m->learner_sid,
+                                       .protocol_version = m->protocol_version,
+                                       .config_version = m->config_version,
+                                       .has_protocol_version = true,
+                                       .has_config_version = true};
+        jute_put_learner_info(&data, &li);
+        break;
+    }
+    case ZAB_MSG_LEADERINFO:
+        jute_put_epoch_int(&data, m->protocol_version ? m->protocol_version : ZAB_PROTOCOL_VERSION);
+        break;
+    case ZAB_MSG_ACKEPOCH:
+        jute_put_epoch_int(&data, m->epoch);
+        break;
+    case ZAB_MSG_NEWLEADER:
+        jute_put_raw(&data, q->qv_text, q->qv_len);
+        break;
+    case ZAB_MSG_PING:
+        if (q->role != ZAB_LEADING) {
+            put_touches(q, &data);
+            if (data.len == 0)
+                p.data.len = 0; /* empty, never null */
+        }
+        break;
+    case ZAB_MSG_REQUEST: {
+        if (!m->data)
+            break;
+        struct jute_in in;
+        jute_in_init(&in, m->data->data, m->data->len, &q->arena);
+        jute_get_id_vec(&in, &p.authinfo);
+        size_t left = jute_in_left(&in);
+        jute_put_raw(&data, m->data->data + (m->data->len - left), left);
+        if (left == 0)
+            p.data.len = 0;
+        break;
+    }
+    default:
+        if (m->data)
+            jute_put_raw(&data, m->data->data, m->data->len);
+        break;
+    }
+    if (data.len > 0) {
+        p.data.data = data.data;
+        p.data.len = (int32_t)data.len;
+    }
+    jute_put_quorum_packet(out, &p);
+    jute_out_close(&data);
+    arena_reset(&q->arena);
+}
+
+static void q_send(struct quorum *q, const struct zab_msg *m, int64_t to)
+{
+    struct peer *p = peer_of(q, to);
+    if (!p)
+        return;
+    if (m->type == ZAB_MSG_NOTIFICATION) {
+        if (p->elink) {
+            send_note_frame(p->elink, &m->note);
+        } else {
+            p->note = m->note;
+            p->has_note = true;
+            dial_election(q, p);
+        }
+        return;
+    }
+    struct link *l = p->qlink;
+    if (m->type == ZAB_MSG_FOLLOWERINFO || m->type == ZAB_MSG_OBSERVERINFO) {
+        /* A learner's handshake opens a fresh connection to the leader's quorum port. */
+        if (l)
+            link_drop(l, "new connection to the leader");
+        struct sockaddr_storage ss;
+        if (resolve(p->cs->host, p->cs->quorum_port, &ss) != 0)
+            return;
+        l = link_new(q, LINK_Q_OUT, to);
+        if (!l)
+            return;
+        p->qlink = l;
+        l->is_attached = true;
+        l->connect.data = l;
+        if (uv_tcp_connect(&l->connect, &l->tcp, (struct sockaddr *)&ss, on_q_connected) !=
+            0) {
+            link_close(l, "cannot connect to the leader");
+            return;
+        }
+    }
+    if (!l)
+        return;
+    struct jute_out out;
+    jute_out_init(&out);
+    encode_packet(q, m, &out);
+    if (!out.err)
+        link_write(l, out.data, out.len);
+    jute_out_close(&out);
+}
+
+static void on_q_connected(uv_connect_t *req, int status)
+{
+    struct link *l = req->data;
+    if (l->is_closing)
+        return;
+    if (status < 0) {
+        link_close(l, uv_strerror(status));
+        return;
+    }
+    l->is_connected = true;
+    if (l->pend.len) {
+        size_t n;
+        uint8_t *d = jute_out_steal(&l->pend, &n);
+        link_write(l, d, n);
+        pd_free(d);
+    }
+    start_reading(l);
+}
+
+/* Consumes whole packets of a quorum link; returns false if the link closed. */
+static bool process_quorum(struct link *l, size_t *off)
+{
+    struct quorum *q = l->q;
+    for (;;) {
+        size_t plen;
+        int rc = jute_quorum_packet_peek(l->in + *off, l->in_len - *off,
+                                         QUORUM_MAX_BUFFER_DEFAULT, &plen);
+        if (rc == PD_EAGAIN)
+            return true;
+        if (rc != 0) {
+            link_close(l, "malformed quorum packet");
+            return false;
+        }
+        struct jute_in in;
+        struct jute_quorum_packet p;
+        jute_in_init(&in, l->in + *off, plen, &q->arena);
+        jute_get_quorum_packet(&in, &p);
+        *off += plen;
+        struct zab_msg m;
+        rc = in.err ? PD_EMALFORMED : packet_to_msg(q, &p, &m);
+        arena_reset(&q->arena);
+        if (rc != 0) {
+            link_close(l, "malformed quorum packet");
+            return false;
+        }
+        if (m.type == ZAB_MSG_SNAP) {
+            /* TODO(#5): read the snapshot stream (sessions, DataTree, "BenWasHere"), load it
+             * and report ZAB_SNAPSHOT_READY. Until then a learner that needs SNAP cannot join. */
+            pd_error("the leader syncs this server by SNAP, which Paddock does not load yet");
+            link_close(l, "SNAP sync is not implemented");
+            return false;
+        }
+        if (l->kind == LINK_Q_IN && l->sid < 0) {
+            if (m.type != ZAB_MSG_FOLLOWERINFO && m.type != ZAB_MSG_OBSERVERINFO) {
+                zab_blob_unref(m.data);
+                link_close(l, "first packet is not FOLLOWERINFO/OBSERVERINFO");
+                return false;
+            }
+            struct peer *pr = peer_of(q, m.learner_sid);
+            if (!pr) {
+                link_close(l, "learner not in the configuration");
+                return false;
+            }
+            l->sid = m.learner_sid;
+            if (pr->qlink && pr->qlink != l) {
+                /* The learner reconnected: its old link is dead to it. */
+                struct link *old = pr->qlink;
+                link_close(old, "learner reconnected");
+            }
+            pr->qlink = l;
+            l->is_attached = true;
+        }
+        struct zab_event ev = {.type = ZAB_RECV};
+        ev.recv.from = l->sid;
+        ev.recv.msg = &m;
+        step(q, &ev);
+        zab_blob_unref(m.data);
+        if (l->is_closing)
+            return false;
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    (void)buf;
+    struct link *l = s->data;
+    if (n < 0) {
+        link_close(l, n == UV_EOF ? "end of stream" : uv_strerror((int)n));
+        return;
+    }
+    if (n == 0)
+        return;
+    l->in_len += (size_t)n;
+    size_t off = 0;
+    bool alive = (l->kind == LINK_EL_IN || l->kind == LINK_EL_OUT) ? process_election(l, &off)
+                                                                     : process_quorum(l, &off);
+    if (!alive)
+        return;
+    memmove(l->in, l->in + off, l->in_len - off);
+    l->in_len -= off;
+    if (l->in_len > QUORUM_READ_MAX)
+        link_close(l, "input too large");
+}
+
+static void on_accept(uv_stream_t *listener, int status, enum link_kind kind)
+{
+    struct quorum *q = listener->data;
+    if (status < 0 || q->is_stopping)
+        return;
+    struct link *l = link_new(q, kind, -1);
+    if (!l)
+        return;
+    if (uv_accept(listener, (uv_stream_t *)&l->tcp) != 0) {
+        link_close(l, NULL);
+        return;
+    }
+    l->is_connected = true;
+    start_reading(l);
+}
+
+static void on_el_accept(uv_stream_t *listener, int status)
+{
+    on_accept(listener, status, LINK_EL_IN);
+}
+
+static void on_q_accept(uv_stream_t *listener, int status)
+{
+    on_accept(listener, status, LINK_Q_IN);
+}
+
+/* ---- the core ------------------------------------------------------------------------- */
+
+static void on_timer(uv_timer_t *t)
+{
+    struct quorum *q = t->data;
+    struct zab_event ev = {.type = ZAB_TICK};
+    step(q, &ev);
+}
+
+static void hold(struct quorum *q, uint64_t seq, struct zab_blob *b)
+{
+    if (q->n_held == q->cap_held) {
+        size_t cap = q->cap_held ? q->cap_held * 2 : 256;
+        struct held *n = pd_realloc(q->held, cap * sizeof(*n));
+        if (!n) {
+            pd_error("fatal: out of memory holding a txn for the log");
+            server_fatal(q->srv);
+            return;
+        }
+        q->held = n;
+        q->cap_held = cap;
+    }
+    q->held[q->n_held++] = (struct held){.seq = seq, .blob = zab_blob_ref(b)};
+}
+
+/* pipeline_bind_fn: a txn from the leader; was it one this learner forwarded? */
+static void bind_txn(struct server *srv, const struct jute_txn_header *hdr,
+                     struct pipeline_bind *out)
+{
+    struct quorum *q = srv->quorum;
+    struct fwd *prev = NULL;
+    for (struct fwd *f = q->fwd_head; f; prev = f, f = f->next) {
+        if (f->session_id != hdr->client_id || f->cxid != hdr->cxid)
+            continue;
+        if (prev)
+            prev->next = f->next;
+        else
+            q->fwd_head = f->next;
+        if (q->fwd_tail == f)
+            q->fwd_tail = prev;
+        out->conn = f->conn;
+        out->op = f->op;
+        out->started_ms = f->started_ms;
+        pd_free(f->path);
+        pd_free(f);
+        return;
+    }
+}
+
+static void fwd_free_list(struct fwd **head, struct fwd **tail)
+{
+    while (*head) {
+        struct fwd *f = *head;
+        *head = f->next;
+        pd_free(f->path);
+        pd_free(f);
+    }
+    *tail = NULL;
+}
+
+/* Every client connection ends (ZooKeeper shuts its ZooKeeperServer down on leaving a role);
+ * clients reconnect to a serving server. */
+static void close_clients(struct quorum *q, const char *why)
+{
+    for (struct conn *c = q->srv->conns; c; c = c->next)
+        if (c->state != CONN_CLOSING)
+            conn_close(c, why);
+    fwd_free_list(&q->fwd_head, &q->fwd_tail);
+    fwd_free_list(&q->sync_head, &q->sync_tail);
+}
+
+static void touch_all(struct session *s, void *arg)
+{
+    struct quorum *q = arg;
+    sess_touch(&q->srv->sessions, s, (int64_t)now_ms(q));
+}
+
+static void role_changed(struct quorum *q, const struct zab_update *up)
+{
+    struct server *srv = q->srv;
+    bool was_serving = q->phase == ZAB_PHASE_BROADCAST;
+    bool serving = up->phase == ZAB_PHASE_BROADCAST;
+    if (was_serving && (!serving || up->role != q->role || up->epoch != q->epoch))
+        close_clients(q, "server left its role; reconnect");
+    if (up->role == ZAB_LOOKING && q->role != ZAB_LOOKING) {
+        /* Quorum links belong to the finished epoch. */
+        for (struct link *l = q->links; l; l = l->next)
+            if ((l->kind == LINK_Q_IN || l->kind == LINK_Q_OUT) && !l->is_closing)
+                link_drop(l, "new election");
+    }
+    if (up->role == ZAB_LEADING && up->phase == ZAB_PHASE_BROADCAST &&
+        !(q->role == ZAB_LEADING && q->phase == ZAB_PHASE_BROADCAST)) {
+        /* The core proposes epoch << 32 | 1 next (leader.c: last_proposed = epoch << 32).
+         * Sessions get a full timeout from now, as a new leader's SessionTracker does. */
+        srv->next_zxid = zab_make_zxid(up->epoch, 1);
+        sess_foreach(&srv->sessions, touch_all, q);
+    }
+    if (up->role != q->role || up->phase != q->phase)
+        pd_info("quorum: %s, phase %d, leader %" PRId64 ", epoch %u", zab_state_name(up->role),
+                (int)up->phase, up->leader, up->epoch);
+    q->role = up->role;
+    q->phase = up->phase;
+    q->leader = up->leader;
+    q->epoch = up->epoch;
+}
+
+/* Answers the first n forwarded syncs (the leader's SYNC for each arrived, in order). */
+static void answer_syncs(struct quorum *q, uint32_t n)
+{
+    while (n-- && q->sync_head) {
+        struct fwd *f = q->sync_head;
+        q->sync_head = f->next;
+        if (!q->sync_head)
+            q->sync_tail = NULL;
+        struct conn *c = f->conn;
+        if (c) {
+            struct jute_path_response resp = {.path = f->path};
+            size_t at = conn_reply_begin(c, f->cxid, q->srv->last_zxid, ZOK);
+            jute_put_path_response(&c->out, &resp);
+            conn_reply_end(c, at);
+            conn_note_latency(c, f->started_ms, "SYNC", f->cxid, q->srv->last_zxid, false);
+            c->n_pending--;
+            if (c->n_pending == 0 && c->is_held)
+                conn_resume(c);
+        }
+        pd_free(f->path);
+        pd_free(f);
+    }
+}
+
+static void handle_inbound(struct quorum *q, int64_t from, int32_t type, struct zab_blob *b);
+
+static void perform(struct quorum *q, const struct zab_update *up)
+{
+    struct server *srv = q->srv;
+    bool learner = up->role == ZAB_FOLLOWING || up->role == ZAB_OBSERVING;
+    /* 1. stores, in order */
+    for (size_t i = 0; i < up->n_stores; i++) {
+        const struct zab_store *st = &up->stores[i];
+        struct storage_op op = {.seq = st->seq, .zxid = st->zxid, .epoch = st->epoch};
+        switch (st->kind) {
+        case ZAB_STORE_APPEND:
+            op.kind = STORAGE_OP_APPEND;
+            op.data = st->data->data;
+            op.len = st->data->len;
+            hold(q, st->seq, st->data);
+            if (learner && pipeline_queue_txn(srv, st->data->data, st->data->len, bind_txn) != 0)
+                pd_error("cannot decode txn 0x%" PRIx64 " from the leader", (uint64_t)st->zxid);
+            break;
+        case ZAB_STORE_TRUNCATE:
+            op.kind = STORAGE_OP_TRUNCATE;
+            pipeline_drop_after(srv, st->zxid);
+            if (srv->last_zxid > st->zxid) {
+                /* TODO(#5): reload the tree from the truncated log instead of restarting. */
+                pd_error("the leader truncates this server's log to 0x%" PRIx64
+                         " below what its tree applied (0x%" PRIx64
+                         "); stopping so that a restart reloads from disk",
+                         (uint64_t)st->zxid, (uint64_t)srv->last_zxid);
+                storage_op(srv, &op);
+                server_fatal(srv);
+                return;
+            }
+            break;
+        case ZAB_STORE_ACCEPTED_EPOCH:
+            op.kind = STORAGE_OP_ACCEPTED_EPOCH;
+            break;
+        case ZAB_STORE_CURRENT_EPOCH:
+            op.kind = STORAGE_OP_CURRENT_EPOCH;
+            break;
+        default:
+            /* SNAP_LOAD cannot happen: a SNAP closes the link first (process_quorum). */
+            pd_error("unsupported storage op %d from the Zab core", st->kind);
+            continue;
+        }
+        storage_op(srv, &op);
+    }
+    /* 2. commits: applied in zxid order by the pipeline at the end of this loop turn */
+    if (up->commit_zxid > srv->durable_zxid)
+        srv->durable_zxid = up->commit_zxid;
+    /* 3. role */
+    if (up->role != q->role || up->phase != q->phase || up->leader != q->leader ||
+        up->epoch != q->epoch)
+        role_changed(q, up);
+    /* 4. records */
+    for (size_t i = 0; i < up->n_sends; i++)
+        q_send(q, &up->sends[i].msg, up->sends[i].to);
+    /* 5. closes */
+    for (size_t i = 0; i < up->n_closes; i++) {
+        struct peer *p = peer_of(q, up->closes[i]);
+        if (p && p->qlink)
+            link_drop(p->qlink, "closed by the Zab core");
+    }
+    if (up->n_sync_done)
+        answer_syncs(q, up->n_sync_done);
+    /* 6. timer */
+    if (up->next_deadline != UINT64_MAX && !q->is_stopping) {
+        uint64_t now = now_ms(q);
+        uint64_t in = up->next_deadline > now ? up->next_deadline - now : 0;
+        uv_timer_start(&q->timer, on_timer, in, 0);
+    }
+}
+
+static void step(struct quorum *q, struct zab_event *ev)
+{
+    if (q->is_stopping)
+        return;
+    struct zab_update up;
+    ev->now = now_ms(q);
+    int rc = zab_step(q->z, ev, &up);
+    if (rc == PD_ENOMEM) {
+        pd_error("fatal: out of memory in the Zab core; stopping");
+        server_fatal(q->srv);
+        return;
+    }
+    if (rc != 0 && ev->type != ZAB_PROPOSE && ev->type != ZAB_SYNC_REQUEST)
+        pd_warn("Zab core refused event %d: %s", ev->type, pd_strerror(rc));
+    /* The inbound records are handled after this update is performed: handling them steps
+     * the core again, which invalidates `up`. */
+    size_t n_in = up.n_inbound;
+    struct zab_inbound in_copy[16];
+    struct zab_inbound *ins = n_in <= 16 ? in_copy : pd_calloc(n_in, sizeof(*ins));
+    if (!ins)
+        n_in = 0;
+    for (size_t i = 0; i < n_in; i++) {
+        ins[i] = up.inbound[i];
+        ins[i].data = zab_blob_ref(up.inbound[i].data);
+    }
+    perform(q, &up);
+    for (size_t i = 0; i < n_in; i++) {
+        handle_inbound(q, ins[i].from, ins[i].type, ins[i].data);
+        zab_blob_unref(ins[i].data);
+    }
+    if (ins != in_copy)
+        pd_free(ins);
+}
+
+/* ---- leader: requests and pings from learners ----------------------------------------- */
+
+static void leader_request(struct quorum *q, int64_t from, struct zab_blob *b)
+{
+    struct server *srv = q->srv;
+    struct arena *a = &q->arena;
+    struct jute_in in;
+    jute_in_init(&in, b->data, b->len, a);
+    struct jute_id_vec ids;
+    jute_get_id_vec(&in, &ids);
+    struct jute_learner_request r;
+    jute_get_learner_request(&in, &r);
+    if (in.err) {
+        pd_warn("malformed REQUEST from server %" PRId64, from);
+        return;
+    }
+    struct tree_auth who = {.ids = ids.items, .n_ids = ids.count, .is_super = false};
+    struct pipeline_req pr = {
+        .kind = PIPE_REQUEST,
+        .session_id = r.session_id,
+        .xid = r.cxid,
+        .op = r.type,
+        .auth = &who,
+    };
+    struct jute_in body;
+    jute_in_init(&body, r.request.data, r.request.len > 0 ? (size_t)r.request.len : 0, a);
+    union {
+        struct jute_create_request create;
+        struct jute_path_version_request pv;
+        struct jute_set_data_request set;
+        struct jute_set_acl_request acl;
+        struct jute_path_request path;
+    } u;
+    struct tree_multi_op *ops = NULL;
+    int32_t n_ops = 1;
+    int rc = 0;
+    switch (r.type) {
+    case ZOO_OP_SYNC: {
+        struct zab_event ev = {.type = ZAB_SYNC_REQUEST};
+        ev.sync.from = from;
+        step(q, &ev);
+        return;
+    }
+    case ZOO_OP_CREATESESSION:
+        pr.kind = PIPE_CONNECT;
+        pr.timeout_ms = jute_get_int(&body);
+        pr.auth = NULL;
+        break;
+    case ZOO_OP_CLOSESESSION: {
+        struct session *s = sess_find(&srv->sessions, r.session_id);
+        if (!s || s->is_closing)
+            return;
+        pr.kind = PIPE_CLOSE;
+        pr.session_is_closing = true;
+        pr.auth = NULL;
+        rc = pipeline_submit(srv, &pr);
+        if (rc == 0)
+            s->is_closing = true;
+        goto out;
+    }
+    case ZOO_OP_CREATE:
+    case ZOO_OP_CREATE2:
+    case ZOO_OP_CREATECONTAINER:
+    case ZOO_OP_CREATETTL:
+        jute_get_create_request(&body, &u.create, r.type == ZOO_OP_CREATETTL);
+        pr.request = &u.create;
+        break;
+    case ZOO_OP_DELETE:
+    case ZOO_OP_CHECK:
+        jute_get_path_version_request(&body, &u.pv);
+        pr.request = &u.pv;
+        break;
+    case ZOO_OP_SETDATA:
+        jute_get_set_data_request(&body, &u.set);
+        pr.request = &u.set;
+        break;
+    case ZOO_OP_SETACL:
+        jute_get_set_acl_request(&body, &u.acl);
+        pr.request = &u.acl;
+        break;
+    case ZOO_OP_MULTI:
+        rc = dispatch_decode_multi(&body, a, &ops, &n_ops, false);
+        if (rc != 0)
+            body.err = rc;
+        pr.request = ops;
+        break;
+    case ZOO_OP_RECONFIG:
+        pr.request = NULL;
+        n_ops = 0;
+        break;
+    default:
+        pd_warn("REQUEST of type %d from server %" PRId64 " ignored", r.type, from);
+        goto out;
+    }
+    if (body.err) {
+        /* TODO(#5): answer with an error txn as PrepRequestProcessor does for a bad body. */
+        pd_warn("malformed %s body in REQUEST from server %" PRId64, dispatch_op_name(r.type),
+                from);
+        goto out;
+    }
+    pr.n_ops = n_ops;
+    rc = pipeline_submit(srv, &pr);
+out:
+    if (rc != 0 && rc != PD_EIO)
+        pd_warn("REQUEST from server %" PRId64 " not proposed: %s", from, pd_strerror(rc));
+    arena_reset(a);
+}
+
+static void leader_ping(struct quorum *q, struct zab_blob *b)
+{
+    if (!b)
+        return;
+    struct jute_in in;
+    jute_in_init(&in, b->data, b->len, &q->arena);
+    struct jute_ping_touches t;
+    jute_get_ping_touches(&in, &t);
+    if (!in.err) {
+        int64_t now = (int64_t)now_ms(q);
+        for (int32_t i = 0; i < t.count; i++) {
+            struct session *s = sess_find(&q->srv->sessions, t.items[i].session_id);
+            if (s && !s->is_closing)
+                sess_touch(&q->srv->sessions, s, now);
+        }
+    }
+    arena_reset(&q->arena);
+}
+
+static void handle_inbound(struct quorum *q, int64_t from, int32_t type, struct zab_blob *b)
+{
+    if (q->role != ZAB_LEADING)
+        return;
+    if (type == ZAB_MSG_REQUEST && b)
+        leader_request(q, from, b);
+    else if (type == ZAB_MSG_PING)
+        leader_ping(q, b);
+}
+
+/* ---- learner: forwarding ------------------------------------------------------------- */
+
+/* Sends [authinfo][sessionId, cxid, type, body] through the core (REQUEST to the leader). */
+static int propose_request(struct quorum *q, struct conn *c, int64_t session_id, int32_t cxid,
+                           int32_t op, const uint8_t *body, size_t len)
+{
+    struct jute_out out;
+    jute_out_init(&out);
+    struct jute_id_vec ids = {.count = c->n_auth, .is_null = false, .items = c->auth};
+    jute_put_id_vec(&out, &ids);
+    struct jute_learner_request r = {
+        .session_id = session_id,
+        .cxid = cxid,
+        .type = op,
+        .request = {.data = body, .len = (int32_t)len},
+    };
+    jute_put_learner_request(&out, &r);
+    struct zab_blob *b = out.err ? NULL : zab_blob_new(out.data, (uint32_t)out.len);
+    jute_out_close(&out);
+    if (!b)
+        return PD_ENOMEM;
+    struct zab_event ev = {.type = ZAB_PROPOSE};
+    ev.propose.data = b;
+    struct zab_update up;
+    ev.now = now_ms(q);
+    int rc = zab_step(q->z, &ev, &up);
+    zab_blob_unref(b);
+    if (rc == 0)
+        perform(q, &up);
+    return rc;
+}
+
+static struct fwd *fwd_push(struct fwd **head, struct fwd **tail, struct conn *c, int64_t sid,
+                            int32_t cxid, int32_t op, int64_t started)
+{
+    struct fwd *f = pd_calloc(1, sizeof(*f));
+    if (!f)
+        return NULL;
+    f->conn = c;
+    f->session_id = sid;
+    f->cxid = cxid;
+    f->op = op;
+    f->started_ms = started;
+    if (*tail)
+        (*tail)->next = f;
+    else
+        *head = f;
+    *tail = f;
+    return f;
+}
+
+static void fwd_pop_tail(struct fwd **head, struct fwd **tail)
+{
+    struct fwd *prev = NULL;
+    for (struct fwd *f = *head; f; prev = f, f = f->next) {
+        if (f == *tail) {
+            if (prev)
+                prev->next = NULL;
+            else
+                *head = NULL;
+            *tail = prev;
+            pd_free(f->path);
+            pd_free(f);
+            return;
+        }
+    }
+}
+
+bool quorum_forward(struct conn *c, int32_t xid, int32_t op, const uint8_t *body, size_t len,
+                    int64_t started_ms)
+{
+    struct server *srv = c->srv;
+    struct quorum *q = srv->quorum;
+    if (op == ZOO_OP_SYNC && c->n_pending > 0)
+        return false; /* a sync keeps its place behind this session's writes */
+    if (op == ZOO_OP_CLOSESESSION) {
+        if (c->sess->is_closing) {
+            conn_close(c, "session already closing");
+            return true;
+        }
+    }
+    bool is_sync = op == ZOO_OP_SYNC;
+    struct fwd **head = is_sync ? &q->sync_head : &q->fwd_head;
+    struct fwd **tail = is_sync ? &q->sync_tail : &q->fwd_tail;
+    struct fwd *f = fwd_push(head, tail, c, c->sess->id, xid, op, started_ms);
+    if (!f) {
+        conn_close(c, "out of memory");
+        return true;
+    }
+    if (is_sync) {
+        struct jute_in in;
+        jute_in_init(&in, body, len, &q->arena);
+        char *path = jute_get_string(&in);
+        f->path = pd_strdup(path ? path : "/");
+        arena_reset(&q->arena);
+        if (!f->path || in.err) {
+            fwd_pop_tail(head, tail);
+            conn_reply_empty(c, xid, srv->last_zxid, ZMARSHALLINGERROR);
+            return true;
+        }
+    }
+    int rc = propose_request(q, c, c->sess->id, xid, op, body, len);
+    if (rc != 0) {
+        fwd_pop_tail(head, tail);
+        conn_close(c, "not connected to a leader");
+        return true;
+    }
+    if (op == ZOO_OP_CLOSESESSION)
+        c->sess->is_closing = true;
+    c->n_pending++;
+    return true;
+}
+
+bool quorum_forward_connect(struct conn *c, int64_t session_id, int32_t timeout_ms)
+{
+    struct quorum *q = c->srv->quorum;
+    struct fwd *f = fwd_push(&q->fwd_head, &q->fwd_tail, c, session_id, 0,
+                             ZOO_OP_CREATESESSION, (int64_t)now_ms(q));
+    if (!f)
+        return false;
+    uint8_t body[4] = {(uint8_t)(timeout_ms >> 24), (uint8_t)(timeout_ms >> 16),
+                       (uint8_t)(timeout_ms >> 8), (uint8_t)timeout_ms};
+    if (propose_request(q, c, session_id, 0, ZOO_OP_CREATESESSION, body, 4) != 0) {
+        fwd_pop_tail(&q->fwd_head, &q->fwd_tail);
+        return false;
+    }
+    c->is_connecting = true;
+    return true;
+}
+
+void quorum_conn_gone(struct server *srv, struct conn *c)
+{
+    struct quorum *q = srv->quorum;
+    for (struct fwd *f = q->fwd_head; f; f = f->next)
+        if (f->conn == c)
+            f->conn = NULL;
+    for (struct fwd *f = q->sync_head; f; f = f->next)
+        if (f->conn == c)
+            f->conn = NULL;
+}
+
+/* ---- leader: proposing ----------------------------------------------------------------- */
+
+int quorum_propose(struct server *srv, int64_t zxid, const uint8_t *payload, size_t len)
+{
+    struct quorum *q = srv->quorum;
+    struct zab_blob *b = zab_blob_new(payload, (uint32_t)len);
+    if (!b)
+        return PD_ENOMEM;
+    struct zab_event ev = {.type = ZAB_PROPOSE};
+    ev.propose.data = b;
+    ev.now = now_ms(q);
+    struct zab_update up;
+    int rc = zab_step(q->z, &ev, &up);
+    zab_blob_unref(b);
+    if (rc != 0) {
+        /* The refused step still carries an update (e.g. a step-down at rollover). */
+        perform(q, &up);
+        return PD_EIO;
+    }
+    if (up.proposed_zxid != zxid) {
+        pd_error("fatal: the Zab core gave zxid 0x%" PRIx64 " to the txn prepped as 0x%" PRIx64,
+                 (uint64_t)up.proposed_zxid, (uint64_t)zxid);
+        perform(q, &up);
+        server_fatal(srv);
+        return PD_EIO;
+    }
+    perform(q, &up);
+    return 0;
+}
+
+void quorum_persisted(struct server *srv, uint64_t seq)
+{
+    struct quorum *q = srv->quorum;
+    size_t k = 0;
+    while (k < q->n_held && q->held[k].seq <= seq)
+        zab_blob_unref(q->held[k++].blob);
+    if (k) {
+        memmove(q->held, q->held + k, (q->n_held - k) * sizeof(*q->held));
+        q->n_held -= k;
+    }
+    struct zab_event ev = {.type = ZAB_PERSISTED};
+    ev.persisted.seq = seq;
+    step(q, &ev);
+}
+
+/* ---- introspection ---------------------------------------------------------------------- */
+
+bool quorum_configured(const struct server *srv)
+{
+    return config_is_distributed(&srv->cfg);
+}
+
+bool quorum_can_propose(const struct server *srv)
+{
+    const struct quorum *q = srv->quorum;
+    return q->role == ZAB_LEADING && q->phase == ZAB_PHASE_BROADCAST;
+}
+
+bool quorum_is_learner(const struct server *srv)
+{
+    const struct quorum *q = srv->quorum;
+    return q->role == ZAB_FOLLOWING || q->role == ZAB_OBSERVING;
+}
+
+bool quorum_is_serving(const struct server *srv)
+{
+    return srv->quorum->phase == ZAB_PHASE_BROADCAST;
+}
+
+const char *quorum_mode(const struct server *srv)
+{
+    const struct quorum *q = srv->quorum;
+    if (q->phase != ZAB_PHASE_BROADCAST)
+        return NULL;
+    switch (q->role) {
+    case ZAB_LEADING:
+        return "leader";
+    case ZAB_FOLLOWING:
+        return "follower";
+    case ZAB_OBSERVING:
+        return "observer";
+    default:
+        return NULL;
+    }
+}
+
+int quorum_followers(const struct server *srv)
+{
+    const struct quorum *q = srv->quorum;
+    int n = 0;
+    for (int i = 0; i < q->n_peers; i++)
+        if (q->peers[i].qlink && q->peers[i].qlink->kind == LINK_Q_IN)
+            n++;
+    return n;
+}
+
+int quorum_synced_followers(const struct server *srv)
+{
+    return zab_synced_followers(srv->quorum->z);
+}
+
+/* ---- start and stop ----------------------------------------------------------------------- */
+
+/* Reads dataDir/version-2/<name>; *out = fallback when the file is missing. */
+static int read_epoch(const char *dir, const char *name, int64_t fallback, int64_t *out)
+{
+    char path[4200], buf[64];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT) {
+            pd_error("cannot read %s: %s", path, strerror(errno));
+            return PD_EIO;
+        }
+        *out = fallback;
+        return 0;
+    }
+    ssize_t n = read(fd, buf, sizeof(buf));
+    close(fd);
+    if (n < 0 || quorum_epoch_parse(buf, (size_t)n, out) != 0 || *out < 0 ||
+        *out > (int64_t)UINT32_MAX) {
+        pd_error("%s: not an epoch", path);
+        return PD_ECONFIG;
+    }
+    return 0;
+}
+
+/* QuorumVerifier.toString() (QuorumMaj): one line per member, then the version in hex. */
+static int make_qv_text(struct quorum *q)
+{
+    const struct config *cfg = &q->srv->cfg;
+    struct jute_out out;
+    jute_out_init(&out);
+    char line[600];
+    for (size_t i = 0; i < cfg->server_count; i++) {
+        const struct config_server *s = &cfg->servers[i];
+        int n = snprintf(line, sizeof(line), "server.%" PRId64 "=%s:%d:%d:%s", s->sid, s->host,
+                         s->quorum_port, s->election_port,
+                         s->is_observer ? "observer" : "participant");
+        if (s->client_port > 0)
+            n += snprintf(line + n, sizeof(line) - (size_t)n, ";%s:%d",
+                          s->client_addr ? s->client_addr : "0.0.0.0", s->client_port);
+        n += snprintf(line + n, sizeof(line) - (size_t)n, "\n");
+        jute_put_raw(&out, line, (size_t)n);
+    }
+    int n = snprintf(line, sizeof(line), "version=%" PRIx64, (uint64_t)cfg->quorum_version);
+    jute_put_raw(&out, line, (size_t)n);
+    if (out.err) {
+        jute_out_close(&out);
+        return PD_ENOMEM;
+    }
+    q->qv_text = (char *)jute_out_steal(&out, &q->qv_len);
+    return 0;
+}
+
+static int listen_on(struct quorum *q, uv_tcp_t *h, const char *host, int port,
+                     uv_connection_cb cb, const char *what)
+{
+    struct sockaddr_storage ss;
+    int rc = resolve(q->srv->cfg.quorum_listen_on_all_ips ? "0.0.0.0" : host, port, &ss);
+    if (rc != 0) {
+        pd_error("%s address %s:%d: %s", what, host, port, uv_strerror(rc));
+        return PD_ECONFIG;
+    }
+    rc = uv_tcp_bind(h, (struct sockaddr *)&ss, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)h, 128, cb);
+    if (rc != 0) {
+        pd_error("cannot listen on %s port %s:%d: %s", what, host, port, uv_strerror(rc));
+        return PD_EIO;
+    }
+    pd_info("%s port %s:%d", what, host, port);
+    return 0;
+}
+
+/* The last QUORUM_TAIL_MAX txns of the log, ending at srv->last_zxid (empty if the log does
+ * not end there, e.g. a snapshot newer than the log). Caller unrefs the blobs. */
+static size_t read_tail(struct server *srv, struct zab_txn *tail)
+{
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/version-2", srv->cfg.data_log_dir);
+    /* TODO(#5): start near the end instead of reading the whole log at start-up. */
+    struct txnlog_iter *it = txnlog_iter_new(&srv->fs, dir, 0);
+    size_t n = 0, head = 0;
+    if (!it)
+        return 0;
+    struct txnlog_record rec;
+    while (txnlog_iter_next(it, &rec) == 1) {
+        if (rec.zxid > srv->last_zxid)
+            break;
+        struct zab_blob *b = zab_blob_new(rec.payload, (uint32_t)rec.len);
+        if (!b)
+            break;
+        size_t at = (head + n) % QUORUM_TAIL_MAX;
+        if (n == QUORUM_TAIL_MAX) {
+            zab_blob_unref(tail[head].data);
+            at = head;
+            head = (head + 1) % QUORUM_TAIL_MAX;
+        } else {
+            n++;
+        }
+        tail[at] = (struct zab_txn){.zxid = rec.zxid, .data = b};
+    }
+    txnlog_iter_free(it);
+    /* Rotate into ascending order. */
+    struct zab_txn *tmp = pd_calloc(n ? n : 1, sizeof(*tmp));
+    if (!tmp) {
+        for (size_t i = 0; i < n; i++)
+            zab_blob_unref(tail[(head + i) % QUORUM_TAIL_MAX].data);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = tail[(head + i) % QUORUM_TAIL_MAX];
+    memcpy(tail, tmp, n * sizeof(*tmp));
+    pd_free(tmp);
+    if (n && tail[n - 1].zxid != srv->last_zxid) {
+        for (size_t i = 0; i < n; i++)
+            zab_blob_unref(tail[i].data);
+        return 0;
+    }
+    return n;
+}
+
+int quorum_start(struct server *srv)
+{
+    struct config *cfg = &srv->cfg;
+    const struct config_server *me = config_find_server(cfg, cfg->my_id);
+    if (!me) {
+        pd_error("myid %" PRId64 " has no server.N line", cfg->my_id);
+        return PD_ECONFIG;
+    }
+    if (cfg->server_count > ZAB_MAX_SERVERS) {
+        pd_error("at most %d servers are supported in an ensemble", ZAB_MAX_SERVERS);
+        return PD_ECONFIG;
+    }
+    if (cfg->is_hierarchical) {
+        pd_error("hierarchical quorums (group/weight) are not supported yet");
+        return PD_ECONFIG;
+    }
+    struct quorum *q = pd_calloc(1, sizeof(*q));
+    if (!q)
+        return PD_ENOMEM;
+    srv->quorum = q;
+    q->srv = srv;
+    q->self = cfg->my_id;
+    q->role = ZAB_LOOKING;
+    q->phase = ZAB_PHASE_ELECTION;
+    q->leader = ZAB_SID_NONE;
+    arena_init(&q->arena, 16 * 1024);
+    uv_timer_init(&srv->loop, &q->timer);
+    q->timer.data = q;
+    uv_tcp_init(&srv->loop, &q->el_listener);
+    uv_tcp_init(&srv->loop, &q->q_listener);
+    q->el_listener.data = q->q_listener.data = q;
+    for (size_t i = 0; i < cfg->server_count; i++)
+        if (cfg->servers[i].sid != q->self)
+            q->peers[q->n_peers++].cs = &cfg->servers[i];
+    if (make_qv_text(q) != 0)
+        return PD_ENOMEM;
+    q->z = zab_new();
+    if (!q->z)
+        return PD_ENOMEM;
+
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/version-2", cfg->data_dir);
+    int64_t last_epoch = (int64_t)zab_epoch_of(srv->last_zxid);
+    int64_t accepted, current;
+    int rc = read_epoch(dir, QUORUM_CURRENT_EPOCH_FILE, last_epoch, &current);
+    if (rc == 0)
+        rc = read_epoch(dir, QUORUM_ACCEPTED_EPOCH_FILE, current, &accepted);
+    if (rc != 0)
+        return rc;
+    if (current < last_epoch) {
+        /* QuorumPeer.loadDataBase refuses this unless currentEpoch.tmp says otherwise. */
+        pd_error("currentEpoch %" PRId64 " is older than the last logged zxid 0x%" PRIx64,
+                 current, (uint64_t)srv->last_zxid);
+        return PD_ECONFIG;
+    }
+
+    rc = listen_on(q, &q->el_listener, me->host, me->election_port, on_el_accept, "election");
+    if (rc == 0)
+        rc = listen_on(q, &q->q_listener, me->host, me->quorum_port, on_q_accept, "quorum");
+    if (rc != 0)
+        return rc;
+
+    struct zab_event ev = {.type = ZAB_START};
+    struct zab_start *st = &ev.start;
+    st->config.self = q->self;
+    st->config.n_servers = (int)cfg->server_count;
+    for (size_t i = 0; i < cfg->server_count; i++) {
+        st->config.servers[i].sid = cfg->servers[i].sid;
+        st->config.servers[i].is_observer = cfg->servers[i].is_observer;
+    }
+    st->config.tick_ms = (uint32_t)cfg->tick_ms;
+    st->config.init_limit = (uint32_t)cfg->init_limit;
+    st->config.sync_limit = (uint32_t)cfg->sync_limit;
+    st->config.config_version = cfg->quorum_version;
+    st->accepted_epoch = (uint32_t)accepted;
+    st->current_epoch = (uint32_t)current;
+    st->last_zxid = srv->last_zxid;
+    struct zab_txn *tail = pd_calloc(QUORUM_TAIL_MAX, sizeof(*tail));
+    if (!tail)
+        return PD_ENOMEM;
+    size_t n_tail = read_tail(srv, tail);
+    st->tail = tail;
+    st->n_tail = n_tail;
+    st->seed = (uint64_t)server_wall_ms() ^ ((uint64_t)getpid() << 20);
+    pd_info("quorum: server %" PRId64 " of %zu, acceptedEpoch %" PRId64 ", currentEpoch %" PRId64
+            ", last zxid 0x%" PRIx64 ", %zu txns of log tail",
+            q->self, cfg->server_count, accepted, current, (uint64_t)srv->last_zxid, n_tail);
+    struct zab_update up;
+    ev.now = now_ms(q);
+    rc = zab_step(q->z, &ev, &up);
+    for (size_t i = 0; i < n_tail; i++)
+        zab_blob_unref(tail[i].data);
+    pd_free(tail);
+    if (rc != 0) {
+        pd_error("cannot start the Zab core: %s", pd_strerror(rc));
+        return rc;
+    }
+    perform(q, &up);
+    return 0;
+}
+
+void quorum_stop(struct server *srv)
+{
+    struct quorum *q = srv->quorum;
+    if (!q || q->is_stopping)
+        return;
+    q->is_stopping = true;
+    uv_timer_stop(&q->timer);
+    for (struct link *l = q->links; l; l = l->next)
+        link_drop(l, NULL);
+    if (!uv_is_closing((uv_handle_t *)&q->timer))
+        uv_close((uv_handle_t *)&q->timer, NULL);
+    if (!uv_is_closing((uv_handle_t *)&q->el_listener))
+        uv_close((uv_handle_t *)&q->el_listener, NULL);
+    if (!uv_is_closing((uv_handle_t *)&q->q_listener))
+        uv_close((uv_handle_t *)&q->q_listener, NULL);
+}
+
+void quorum_free(struct server *srv)
+{
+    struct quorum *q = srv->quorum;
+    if (!q)
+        return;
+    for (size_t i = 0; i < q->n_held; i++)
+        zab_blob_unref(q->held[i].blob);
+    pd_free(q->held);
+    fwd_free_list(&q->fwd_head, &q->fwd_tail);
+    fwd_free_list(&q->sync_head, &q->sync_tail);
+    zab_free(q->z);
+    arena_close(&q->arena);
+    pd_free(q->qv_text);
+    pd_free(q);
+    srv->quorum = NULL;
+}

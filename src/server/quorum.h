@@ -1,0 +1,83 @@
+/*
+ * The ensemble driver: runs the pure Zab core (src/zab) over real sockets, disk and clock.
+ *
+ * What it is: the I/O edge of a replicated server (issue #5). It owns the election port (FLE
+ * notifications, QuorumCnxManager's connection rules), the quorum port (QuorumPackets between
+ * leader and learners), the Zab core's timer, and the mapping between the core's storage
+ * operations and the storage thread. It feeds the core events and performs the updates, in the
+ * order src/zab/README.md ("Driver contract") prescribes. What it is not: it decides nothing
+ * about the protocol (src/zab does) and encodes nothing by hand (src/jute/quorum.h does).
+ *
+ * Hooks in the rest of the server (all guarded by srv->quorum != NULL, so standalone is
+ * untouched): server.c starts/stops it; pipeline.c proposes a leader's txns through
+ * quorum_propose() instead of the local log and queues a learner's received txns with
+ * pipeline_queue_txn(); storage_thread.c reports durability by sequence number
+ * (quorum_persisted); dispatch.c forwards a learner's writes, syncs and new sessions
+ * (quorum_forward*), and leaves session expiry and container reaping to the leader;
+ * fourlw.c reports the mode.
+ *
+ * Facts from Apache ZooKeeper 3.8: QuorumCnxManager (election connections), Learner and
+ * Follower (REQUEST forwarding, PING replies with session touches), LearnerHandler and Leader
+ * (REQUEST -> proposal, PING touches), CommitProcessor (a learner answers its own client when
+ * the txn with that session id and cxid commits), QuorumPeer (epoch files).
+ */
+#ifndef PD_SERVER_QUORUM_H
+#define PD_SERVER_QUORUM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct server;
+struct conn;
+struct quorum;
+
+/* True when zoo.cfg describes an ensemble this server runs in (server.N lines + myid). */
+bool quorum_configured(const struct server *srv);
+
+/*
+ * Starts quorum mode after recovery and the storage thread: reads the epoch files, binds the
+ * election and quorum ports of this server's server.N line, and starts an election.
+ * Returns 0, or an error already logged.
+ */
+int quorum_start(struct server *srv);
+/* Shutdown: closes every quorum handle (the loop then drains them). */
+void quorum_stop(struct server *srv);
+/* Frees what quorum_start() allocated, after the loop closed the handles. */
+void quorum_free(struct server *srv);
+
+/* Established leader in BROADCAST: may prep and propose txns. */
+bool quorum_can_propose(const struct server *srv);
+/* Follower or observer (any phase): client writes are forwarded, not prepped. */
+bool quorum_is_learner(const struct server *srv);
+/* In BROADCAST (leader or learner): client connections are served. */
+bool quorum_is_serving(const struct server *srv);
+
+/*
+ * Leader: proposes the txn prepped as `zxid` (payload: its log record, borrowed; the core
+ * keeps its own copy). 0, or PD_EIO when the core refuses (not established any more).
+ */
+int quorum_propose(struct server *srv, int64_t zxid, const uint8_t *payload, size_t len);
+
+/*
+ * Learner: forwards a client request (opcode op, body = the request bytes after the
+ * RequestHeader) to the leader as REQUEST, and holds the connection's later reads until it is
+ * answered. Returns true (the frame is consumed) or false when it must wait.
+ */
+bool quorum_forward(struct conn *c, int32_t xid, int32_t op, const uint8_t *body, size_t len,
+                    int64_t started_ms);
+/* Learner: a new session; the leader proposes createSession. Returns false to close. */
+bool quorum_forward_connect(struct conn *c, int64_t session_id, int32_t timeout_ms);
+
+/* Storage thread: every storage op up to seq is durable. */
+void quorum_persisted(struct server *srv, uint64_t seq);
+/* A client connection is going: forget its forwarded requests. */
+void quorum_conn_gone(struct server *srv, struct conn *c);
+
+/* 4lw: "leader", "follower", "observer", or NULL while not serving (LOOKING / syncing). */
+const char *quorum_mode(const struct server *srv);
+/* Leader: learners connected (zk_followers) and followers in BROADCAST (zk_synced_followers). */
+int quorum_followers(const struct server *srv);
+int quorum_synced_followers(const struct server *srv);
+
+#endif

@@ -1,0 +1,143 @@
+"""Start and stop an ensemble of Paddock (and optionally Apache ZooKeeper)
+servers on 127.0.0.1: one temporary directory per server with its zoo.cfg,
+dataDir/myid and log file, free ports for client, quorum and election.
+
+Processes are stopped by the PID we started (SIGTERM, then SIGKILL), never by
+name.  kill9() leaves a server's directory in place so it can be restarted.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from zkserver import free_port, ZK_JAR
+from zkwire import four_letter
+
+TICK_TIME = 200
+ZK_QUORUM_MAIN = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
+
+
+class Member:
+    def __init__(self, sid, kind, base):
+        self.sid = sid
+        self.kind = kind                      # "paddock" or "zookeeper"
+        self.dir = os.path.join(base, "s%d" % sid)
+        self.data = os.path.join(self.dir, "data")
+        os.makedirs(self.data)
+        with open(os.path.join(self.data, "myid"), "w") as f:
+            f.write("%d\n" % sid)
+        self.client_port = free_port()
+        self.quorum_port = free_port()
+        self.election_port = free_port()
+        self.cfg_path = os.path.join(self.dir, "zoo.cfg")
+        self.log_path = os.path.join(self.dir, "server.log")
+        self.proc = None
+
+    @property
+    def hosts(self):
+        return "127.0.0.1:%d" % self.client_port
+
+    def cmd(self):
+        if self.kind == "paddock":
+            return [os.environ["PADDOCK_BIN"], "server", self.cfg_path]
+        return ["java", "-Xmx256m", "-Dzookeeper.admin.enableServer=false",
+                "-Dzookeeper.log.dir=" + self.dir,
+                "-cp", ZK_JAR + ":/usr/share/java/*",
+                ZK_QUORUM_MAIN, self.cfg_path]
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.cmd(), stdout=log,
+                                     stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        log.close()
+
+    def kill9(self):
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+    def mode(self):
+        """'leader', 'follower', 'observer', or None (not serving/down)."""
+        try:
+            out = four_letter(self.client_port, "srvr", timeout=1.0)
+        except Exception:
+            return None
+        if isinstance(out, bytes):
+            out = out.decode(errors="replace")
+        for line in out.splitlines():
+            if line.startswith("Mode: "):
+                return line[len("Mode: "):].strip()
+        return None
+
+    def log_tail(self, n=40):
+        try:
+            with open(self.log_path, "rb") as f:
+                return b"\n".join(f.read().splitlines()[-n:]).decode(
+                    errors="replace")
+        except OSError:
+            return ""
+
+
+class Ensemble:
+    def __init__(self, kinds, tick=TICK_TIME):
+        self.base = tempfile.mkdtemp(prefix="paddock-ens-")
+        self.members = [Member(i + 1, k, self.base)
+                        for i, k in enumerate(kinds)]
+        lines = ["server.%d=127.0.0.1:%d:%d;127.0.0.1:%d" % (
+            m.sid, m.quorum_port, m.election_port, m.client_port)
+            for m in self.members]
+        for m in self.members:
+            with open(m.cfg_path, "w") as f:
+                f.write("tickTime=%d\ninitLimit=10\nsyncLimit=5\n" % tick)
+                f.write("dataDir=%s\n" % m.data)
+                f.write("4lw.commands.whitelist=*\n")
+                f.write("admin.enableServer=false\n")
+                f.write("\n".join(lines) + "\n")
+
+    def start(self):
+        for m in self.members:
+            m.start()
+
+    def stop(self):
+        for m in self.members:
+            m.stop()
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def modes(self):
+        return {m.sid: m.mode() for m in self.members}
+
+    def wait_serving(self, members=None, timeout=30.0):
+        """Waits until every given member serves and exactly one leads;
+        returns the leader."""
+        members = members or self.members
+        deadline = time.time() + timeout
+        modes = {}
+        while time.time() < deadline:
+            modes = {m.sid: m.mode() for m in members}
+            leaders = [m for m in members if modes[m.sid] == "leader"]
+            if (len(leaders) == 1 and
+                    all(v in ("leader", "follower") for v in modes.values())):
+                return leaders[0]
+            time.sleep(0.05)
+        logs = "\n".join("--- s%d\n%s" % (m.sid, m.log_tail())
+                         for m in members)
+        raise AssertionError("ensemble not serving after %.0fs: %r\n%s" % (
+            timeout, modes, logs))
