@@ -61,12 +61,13 @@ fuzz: build-fuzz
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit -j $(JOBS)
 
-# Paddock vs Apache ZooKeeper side by side (bench/README.md); about 10 minutes.
-# BENCH_ARGS=--quick for a one-minute run.
+# Paddock vs Apache ZooKeeper side by side (bench/README.md), with `paddock bench` as the
+# client; about 10 minutes. BENCH_ARGS=--quick for a one-minute run;
+# BENCH_ARGS="--loadgen $(BUILD)/loadgen" for the raw-protocol load generator instead.
 bench: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build $(BUILD) -j $(JOBS) --target paddock loadgen
-	bench/compare.sh --paddock $(BUILD)/paddock --loadgen $(BUILD)/loadgen $(BENCH_ARGS)
+	bench/compare.sh --paddock $(BUILD)/paddock $(BENCH_ARGS)
 
 # Installs the paddock binary, libpaddock (static and shared), <paddock/client.h> and
 # paddock.pc under $(PREFIX); DESTDIR stages it elsewhere (make install DESTDIR=/tmp/stage).

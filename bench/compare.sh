@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Paddock vs Apache ZooKeeper 3.8, side by side, with bench/loadgen.
+# Paddock vs Apache ZooKeeper 3.8, side by side, with `paddock bench` as the
+# client for both (or bench/loadgen with --loadgen).
 #
 # Starts one standalone server at a time on 127.0.0.1 (a free port each, its own
 # temporary dataDir, the same zoo.cfg for both), warms it up, runs every
-# workload cell with loadgen, stops it (by the PID this script started), and
+# workload cell with the client, stops it (by the PID this script started), and
 # repeats for the next server. Servers alternate order between repetitions so
 # that slow drift on the (shared) machine does not favour one of them. At the
 # end it prints Markdown tables of the medians over the repetitions.
@@ -19,24 +20,34 @@
 #                     does not fsync it; run for the write workloads only, as
 #                     the fairer write comparison for an in-memory Paddock
 #
+# Clients ("--client"):
+#   bench             `paddock bench` (src/bench, on libpaddock; default): the
+#                     binary of --bench, by default the --paddock binary
+#   loadgen           bench/loadgen (raw wire protocol, the tool used before
+#                     paddock bench existed); --loadgen BIN selects it too
+# Both take the same flags and print the same RESULT line; both run beside the
+# server on the same machine, so their own CPU per op is in the tables.
+#
 # Cells: workloads get, exists, set, create, mixed (90% get / 10% set), 100-byte
 # values on 10000 keys, for each clients:depth pair (default 16:1 16:32 64:1
 # 64:32). Server CPU per op is utime+stime of the server process (all threads,
-# /proc/PID/stat) over the timed run divided by the ops completed in it; loadgen
-# reads it (--server-pid). RSS is the server's VmRSS after the cell; the peak
-# (VmHWM) of each server instance is reported separately.
+# /proc/PID/stat) over the timed run divided by the ops completed in it; the
+# client reads it (--server-pid). RSS is the server's VmRSS after the cell; the
+# peak (VmHWM) of each server instance is reported separately.
 #
 # usage: bench/compare.sh [--quick] [--reps N] [--duration S] [--warmup S]
 #            [--jvm-warmup S] [--cells "16:1 64:32"] [--ops "get set"]
 #            [--targets "zookeeper paddock zookeeper-nosync"]
-#            [--paddock BIN] [--loadgen BIN] [--out DIR]
+#            [--paddock BIN] [--client bench|loadgen] [--bench BIN]
+#            [--loadgen BIN] [--out DIR]
 #        bench/compare.sh --summarize DIR   (print the tables of an earlier run)
 #
 # Default: 3 repetitions x (20 + 20 + 12) cells of 2 s (+0.5 s warm-up each),
 # plus a warm-up of each server instance (Apache: --jvm-warmup, 15 s; Paddock:
 # 2 s): about 10 minutes. --quick: 1 repetition, cells 16:1 and 64:32, 1 s each:
 # about 1 minute. Results (raw TSV, per-run logs, server logs, results.md) go to
-# --out (default ${TMPDIR:-/tmp}/paddock-bench-<date>).
+# --out (default ${TMPDIR:-/tmp}/paddock-bench-<date>). Without --paddock (and
+# --bench / --loadgen) the binaries are built in build-bench/.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,6 +63,8 @@ TARGETS="zookeeper paddock zookeeper-nosync"
 KEYS=10000
 SIZE=100
 PADDOCK=""
+CLIENT=bench
+BENCH=""
 LOADGEN=""
 OUT=""
 SUMMARIZE_ONLY=""
@@ -67,7 +80,9 @@ while [ $# -gt 0 ]; do
     --ops) OPS=$2; shift ;;
     --targets) TARGETS=$2; shift ;;
     --paddock) PADDOCK=$2; shift ;;
-    --loadgen) LOADGEN=$2; shift ;;
+    --client) CLIENT=$2; shift ;;
+    --bench) BENCH=$2; shift ;;
+    --loadgen) LOADGEN=$2; CLIENT=loadgen; shift ;;
     --out) OUT=$2; shift ;;
     --summarize) OUT=$2; SUMMARIZE_ONLY=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -127,7 +142,7 @@ def table(base, title, only=None):
     print("### " + title + "\n")
     print("| workload | clients | depth | %s ops/s | Paddock ops/s | Pd/ZK ops | "
           "%s p50 µs | Pd p50 µs | %s p99 µs | Pd p99 µs | Pd/ZK p99 | "
-          "%s CPU µs/op | Pd CPU µs/op | Pd/ZK CPU | loadgen µs/op ZK / Pd | "
+          "%s CPU µs/op | Pd CPU µs/op | Pd/ZK CPU | client µs/op ZK / Pd | "
           "RSS MB ZK / Pd |" % ((base[1],) * 4))
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for op, cl, d in keys:
@@ -240,19 +255,33 @@ fi
 
 # ---- build -----------------------------------------------------------------
 
-if [ -z "$PADDOCK" ] || [ -z "$LOADGEN" ]; then
+case "$CLIENT" in
+bench|loadgen) ;;
+*) echo "compare.sh: --client must be bench or loadgen" >&2; exit 2 ;;
+esac
+if [ -z "$PADDOCK" ] || { [ "$CLIENT" = loadgen ] && [ -z "$LOADGEN" ]; }; then
     BUILD="$ROOT/build-bench"
-    log "building paddock and loadgen in $BUILD"
+    targets=paddock
+    [ "$CLIENT" = loadgen ] && targets="paddock loadgen"
+    log "building $targets in $BUILD"
     cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build "$BUILD" -j "$(nproc)" --target paddock loadgen >/dev/null
+    # shellcheck disable=SC2086
+    cmake --build "$BUILD" -j "$(nproc)" --target $targets >/dev/null
     PADDOCK=${PADDOCK:-$BUILD/paddock}
     LOADGEN=${LOADGEN:-$BUILD/loadgen}
 fi
-for f in "$PADDOCK" "$LOADGEN"; do
+BENCH=${BENCH:-$PADDOCK}
+CLIENT_BIN=$BENCH
+[ "$CLIENT" = loadgen ] && CLIENT_BIN=$LOADGEN
+for f in "$PADDOCK" "$CLIENT_BIN"; do
     [ -x "$f" ] || { echo "compare.sh: $f is not executable" >&2; exit 2; }
 done
 PADDOCK=$(realpath "$PADDOCK")
-LOADGEN=$(realpath "$LOADGEN")
+CLIENT_BIN=$(realpath "$CLIENT_BIN")
+if [ "$CLIENT" = bench ] && ! "$CLIENT_BIN" bench --help >/dev/null 2>&1; then
+    echo "compare.sh: $CLIENT_BIN has no bench subcommand (--bench BIN, or --loadgen BIN)" >&2
+    exit 2
+fi
 ZK_JAR=/usr/share/java/zookeeper.jar
 if [[ " $TARGETS " == *" zookeeper"* ]]; then
     [ -f "$ZK_JAR" ] || { echo "compare.sh: $ZK_JAR missing (apt-get install zookeeper)" >&2; exit 2; }
@@ -357,10 +386,15 @@ peak_rss_kb() {
 
 # ---- runs ------------------------------------------------------------------
 
-run_loadgen() { # logfile args...
+# paddock bench and loadgen take the same flags but for the server address.
+run_client() { # logfile args...
     local logf=$1
     shift
-    "$LOADGEN" --host "127.0.0.1:$SERVER_PORT" --server-pid "$SERVER_PID" \
+    local -a hosts=(--hosts "127.0.0.1:$SERVER_PORT")
+    [ "$CLIENT" = loadgen ] && hosts=(--host "127.0.0.1:$SERVER_PORT")
+    local -a cmd=("$CLIENT_BIN")
+    [ "$CLIENT" = bench ] && cmd+=(bench)
+    "${cmd[@]}" "${hosts[@]}" --server-pid "$SERVER_PID" \
         --keys "$KEYS" --size "$SIZE" "$@" >"$logf" 2>&1
 }
 
@@ -372,7 +406,7 @@ run_cell() { # target rep op clients depth
     local target=$1 rep=$2 op=$3 clients=$4 depth=$5 rc=0
     local logf="$OUT/run-$target-rep$rep-$op-c$clients-d$depth.log"
     # The server's warm-up run created the keys and /bench/seq.
-    run_loadgen "$logf" --op "$op" --read-pct 90 --clients "$clients" --depth "$depth" \
+    run_client "$logf" --op "$op" --read-pct 90 --clients "$clients" --depth "$depth" \
         --duration "$DURATION" --warmup "$WARMUP" --no-setup || rc=$?
     local r
     r=$(grep '^RESULT' "$logf" | tail -1 || true)
@@ -389,7 +423,7 @@ run_cell() { # target rep op clients depth
         "$(field "$r" errors)" "$rc" "$(cut -d' ' -f1 /proc/loadavg)" >>"$RAW"
     log "  $op c=$clients d=$depth: $(field "$r" ops_per_s) ops/s p99 $(field "$r" p99_us) us" \
         "load $(cut -d' ' -f1 /proc/loadavg)" \
-        "srv $(field "$r" server_cpu_us_per_op) us/op lg $(field "$r" client_cpu_us_per_op) us/op" \
+        "srv $(field "$r" server_cpu_us_per_op) us/op client $(field "$r" client_cpu_us_per_op) us/op" \
         "$([ "$rc" = 0 ] || echo "rc=$rc")"
 }
 
@@ -407,7 +441,7 @@ run_target() { # target rep
     w=$(awk -v t="$w" 'BEGIN {printf "%.2f", t / 2}')
     local op
     for op in mixed exists; do
-        run_loadgen "$OUT/warmup-$target-rep$rep-$op.log" --op "$op" --clients 64 --depth 32 \
+        run_client "$OUT/warmup-$target-rep$rep-$op.log" --op "$op" --clients 64 --depth 32 \
             --duration "$w" --warmup 0 || true
     done
     local ops=$OPS
@@ -436,6 +470,7 @@ run_target() { # target rep
     echo "paddock: $("$PADDOCK" version 2>/dev/null | head -1 || echo '?') ($PADDOCK," \
          "built $(date -u -r "$PADDOCK" '+%Y-%m-%d %H:%M UTC'); repo HEAD" \
          "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+    echo "client: $CLIENT ($CLIENT_BIN)"
     echo "libuv: $(dpkg-query -W -f='${Version}' libuv1 2>/dev/null || echo '?')"
     echo "tmp fs: $(df -T "${TMPDIR:-/tmp}" | awk 'NR==2 {print $2}')"
     echo "settings: reps=$REPS duration=${DURATION}s warmup=${WARMUP}s" \

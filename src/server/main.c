@@ -2,6 +2,7 @@
  * paddock: one binary, several subcommands. `paddock server zoo.cfg` runs a
  * server in the foreground; the others are tools.
  */
+#include "bench/bench.h"
 #include "cli/cli.h"
 #include "server/server.h"
 #include "storage/logtool.h"
@@ -19,6 +20,8 @@ static void usage(FILE *f)
                "  server <zoo.cfg>   run a server in the foreground (logs to stderr)\n"
                "  cli [-server host:port] [cmd args... | -]\n"
                "                     ZooKeeper's zkCli: one command, a script, or a shell\n"
+               "  bench --hosts host:port [options]\n"
+               "                     load generator (paddock bench --help)\n"
                "  log <file> [--json]  print a txn log file's records (never modifies it)\n"
                "  snapshot <file> [--json]\n"
                "                     print a snapshot's contents (never modifies it)\n"
@@ -45,6 +48,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "cli") == 0)
         return cli_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return bench_main(argc - 1, argv + 1);
     if (strcmp(cmd, "purge") == 0)
         return purgetool_main(argc - 1, argv + 1);
     if (strcmp(cmd, "log") == 0)
