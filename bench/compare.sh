@@ -35,12 +35,29 @@
 # client reads it (--server-pid). RSS is the server's VmRSS after the cell; the
 # peak (VmHWM) of each server instance is reported separately.
 #
+# Ensembles ("--ensemble N", N >= 3; default off = the standalone run above):
+# instead of one standalone server, each target runs as an N-server ensemble on
+# 127.0.0.1 (free client, quorum and election ports and a dataDir with myid
+# per server; the same zoo.cfg settings as the standalone run plus the lines
+# server.I=127.0.0.1:QUORUM:ELECTION; Apache as QuorumPeerMain). It waits until
+# every server answers `srvr` with Mode: leader/follower and exactly one leads,
+# then warms up and runs the cells with `paddock bench --hosts` over all N
+# servers (sessions spread round-robin, so most talk to a follower and writes
+# are forwarded to the leader) and `--server-pid` over all N: server CPU per op
+# is summed over the N processes, the per-cell RSS is the sum of their VmRSS,
+# and the peak RSS (VmHWM) is reported per server (leader, followers), max and
+# sum. Default targets there: zookeeper paddock. Only --client bench.
+#
 # usage: bench/compare.sh [--quick] [--reps N] [--duration S] [--warmup S]
 #            [--jvm-warmup S] [--cells "16:1 64:32"] [--ops "get set"]
 #            [--targets "zookeeper paddock zookeeper-nosync"]
+#            [--ensemble 3] [--ensemble-timeout S]
 #            [--paddock BIN] [--client bench|loadgen] [--bench BIN]
 #            [--loadgen BIN] [--out DIR]
 #        bench/compare.sh --summarize DIR   (print the tables of an earlier run)
+#
+# --ensemble-timeout S: how long an ensemble may take to elect and serve
+# (default 120 s; three JVMs starting on 2 CPUs are slow).
 #
 # Default: 3 repetitions x (20 + 20 + 12) cells of 2 s (+0.5 s warm-up each),
 # plus a warm-up of each server instance (Apache: --jvm-warmup, 15 s; Paddock:
@@ -60,6 +77,9 @@ PADDOCK_WARMUP=2
 CELLS="16:1 16:32 64:1 64:32"
 OPS="get exists set mixed create"
 TARGETS="zookeeper paddock zookeeper-nosync"
+TARGETS_SET=""
+ENSEMBLE=1
+ENSEMBLE_TIMEOUT=120
 KEYS=10000
 SIZE=100
 PADDOCK=""
@@ -78,7 +98,9 @@ while [ $# -gt 0 ]; do
     --jvm-warmup) JVM_WARMUP=$2; shift ;;
     --cells) CELLS=$2; shift ;;
     --ops) OPS=$2; shift ;;
-    --targets) TARGETS=$2; shift ;;
+    --targets) TARGETS=$2; TARGETS_SET=1; shift ;;
+    --ensemble) ENSEMBLE=$2; shift ;;
+    --ensemble-timeout) ENSEMBLE_TIMEOUT=$2; shift ;;
     --paddock) PADDOCK=$2; shift ;;
     --client) CLIENT=$2; shift ;;
     --bench) BENCH=$2; shift ;;
@@ -90,6 +112,14 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+if ! [[ "$ENSEMBLE" =~ ^[0-9]+$ ]] || [ "$ENSEMBLE" -lt 1 ] || [ "$ENSEMBLE" -eq 2 ] \
+        || [ "$ENSEMBLE" -gt 9 ]; then
+    echo "compare.sh: --ensemble wants 3..9 servers (1 = standalone, the default)" >&2
+    exit 2
+fi
+if [ "$ENSEMBLE" -gt 1 ] && [ -z "$TARGETS_SET" ]; then
+    TARGETS="zookeeper paddock"
+fi
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -102,6 +132,11 @@ import csv, math, os, statistics, sys
 
 out = sys.argv[1]
 rows = list(csv.DictReader(open(os.path.join(out, "raw.tsv")), delimiter="\t"))
+# Servers per target: 1 = standalone; written by --ensemble N runs.
+ens = 1
+if os.path.exists(os.path.join(out, "ensemble.txt")):
+    ens = int(open(os.path.join(out, "ensemble.txt")).read().split()[0])
+ENS = "%d-node ensemble: " % ens if ens > 1 else ""
 NUM = ["ops_per_s", "p50_us", "p99_us", "p999_us", "srv_cpu_us_per_op", "lg_cpu_us_per_op",
        "rss_kb", "loadavg1"]
 cells, bad = {}, []
@@ -139,7 +174,11 @@ keys = sorted({(op, cl, d) for (_, op, cl, d) in cells},
 WRITES = {"set", "create", "mixed"}
 
 def table(base, title, only=None):
-    print("### " + title + "\n")
+    print("### " + ENS + title + "\n")
+    if ens > 1:
+        print("Sessions spread round-robin over the %d servers (`paddock bench --hosts`); "
+              "server CPU µs/op is the sum over the %d server processes; RSS is the sum of "
+              "their VmRSS after the cell.\n" % (ens, ens))
     print("| workload | clients | depth | %s ops/s | Paddock ops/s | Pd/ZK ops | "
           "%s p50 µs | Pd p50 µs | %s p99 µs | Pd p99 µs | Pd/ZK p99 | "
           "%s CPU µs/op | Pd CPU µs/op | Pd/ZK CPU | client µs/op ZK / Pd | "
@@ -167,7 +206,7 @@ def table(base, title, only=None):
     print()
 
 have = {t for (t, _, _, _) in cells}
-print("## Medians of %d repetition(s)\n" % len({r["rep"] for r in rows}))
+print("## %sMedians of %d repetition(s)\n" % (ENS, len({r["rep"] for r in rows})))
 if "zookeeper" in have:
     table(("zookeeper", "ZK"), "Paddock vs Apache ZooKeeper 3.8, default settings "
           "(† = write workload: Apache fsyncs its txn log before acknowledging; so does "
@@ -183,8 +222,8 @@ groups = [("reads (get, exists)", "zookeeper", {"get", "exists"}, 3.0),
           ("writes (set, create) vs forceSync=no", "zookeeper-nosync", {"set", "create"}, 2.0),
           ("mixed 90/10 vs default (fsync)", "zookeeper", {"mixed"}, 2.0),
           ("mixed 90/10 vs forceSync=no", "zookeeper-nosync", {"mixed"}, 2.0)]
-print("### Against the project's targets (medians per cell; min / geometric mean / max over "
-      "the cells)\n")
+print("### %sAgainst the project's targets (medians per cell; min / geometric mean / max "
+      "over the cells)\n" % ENS)
 print("| group | cells | throughput (target) | met | p99 Pd/ZK (target ≤ 0.5) | met | "
       "server CPU Pd/ZK (target ≤ 0.33) | met |")
 print("|---|---:|---|---:|---|---:|---|---:|")
@@ -218,7 +257,35 @@ for name, base, opset, tgt in groups:
 print()
 
 hwm = list(csv.DictReader(open(os.path.join(out, "peak_rss.tsv")), delimiter="\t"))
-if hwm:
+if hwm and ens > 1:
+    # One row per server instance, with its role when the target was stopped.
+    print("### %sPeak RSS (VmHWM) per server, median over repetitions\n" % ENS)
+    print("| server | leader MB | %s | max MB | sum MB |" % " | ".join(
+        ["follower MB"] * (ens - 1)))
+    print("|---|" + "---:|" * (ens + 2))
+    per = {}
+    for r in hwm:
+        if r["peak_rss_kb"] in ("", "-1"):
+            continue
+        per.setdefault((r["target"], r["rep"]), []).append(
+            (r.get("role") or "?", float(r["peak_rss_kb"]) / 1024))
+    by = {}
+    for (t, _), v in per.items():
+        lead = [m for role, m in v if role == "leader"]
+        rest = sorted((m for role, m in v if role != "leader"), reverse=True)
+        cols = (lead[:1] or [None]) + rest
+        cols = (cols + [None] * ens)[:ens]
+        have_all = len(v) == ens
+        cols += [max(m for _, m in v), sum(m for _, m in v) if have_all else None]
+        by.setdefault(t, []).append(cols)
+    for t, reps in sorted(by.items()):
+        meds = []
+        for i in range(ens + 2):
+            xs = [c[i] for c in reps if c[i] is not None]
+            meds.append("%.0f" % statistics.median(xs) if xs else "–")
+        print("| %s | %s |" % (t, " | ".join(meds)))
+    print()
+elif hwm:
     print("### Peak RSS (VmHWM) of each server instance, median over repetitions\n")
     print("| server | peak RSS MB |")
     print("|---|---:|")
@@ -259,6 +326,10 @@ case "$CLIENT" in
 bench|loadgen) ;;
 *) echo "compare.sh: --client must be bench or loadgen" >&2; exit 2 ;;
 esac
+if [ "$CLIENT" = loadgen ] && [ "$ENSEMBLE" -gt 1 ]; then
+    echo "compare.sh: --ensemble needs --client bench (loadgen takes one host)" >&2
+    exit 2
+fi
 if [ -z "$PADDOCK" ] || { [ "$CLIENT" = loadgen ] && [ -z "$LOADGEN" ]; }; then
     BUILD="$ROOT/build-bench"
     targets=paddock
@@ -293,66 +364,118 @@ mkdir -p "$OUT"
 RAW="$OUT/raw.tsv"
 HWM="$OUT/peak_rss.tsv"
 printf 'target\trep\top\tclients\tdepth\tops_per_s\tp50_us\tp99_us\tp999_us\tsrv_cpu_us_per_op\tlg_cpu_us_per_op\trss_kb\terrors\trc\tloadavg1\n' >"$RAW"
-printf 'target\trep\tpeak_rss_kb\n' >"$HWM"
+if [ "$ENSEMBLE" -gt 1 ]; then
+    printf 'target\trep\tpeak_rss_kb\tmember\trole\n' >"$HWM"
+    echo "$ENSEMBLE" >"$OUT/ensemble.txt"
+else
+    printf 'target\trep\tpeak_rss_kb\n' >"$HWM"
+fi
 
 # ---- servers ---------------------------------------------------------------
 
-SERVER_PID=""
+SERVER_PID=""    # standalone: the server; ensemble: comma-separated, for --server-pid
 SERVER_PORT=""
 SERVER_DIR=""
+SERVER_PIDS=()   # every process this script started for the current target
+SERVER_PORTS=()  # their client ports, same order (member I+1 = server.I+1)
+SERVER_HOSTS=""  # --hosts for the client
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# srvr is in ZooKeeper's default 4lw whitelist; "Mode:" appears once it serves.
-is_serving() {
-    local reply
-    reply=$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && printf srvr >&3 && cat <&3" \
-        2>/dev/null) || return 1
-    [[ "$reply" == *"Mode: standalone"* ]]
+# N distinct free ports (all bound at once, so none is handed out twice).
+free_ports() {
+    python3 -c 'import socket, sys
+ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
 }
 
-start_server() { # target rep
-    local target=$1 rep=$2
-    SERVER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/paddock-bench-$target-XXXXXX")
-    mkdir -p "$SERVER_DIR/data"
-    SERVER_PORT=$(free_port)
-    {
-        echo "# written by bench/compare.sh"
-        echo "tickTime=2000"
-        echo "initLimit=10"
-        echo "syncLimit=5"
-        echo "dataDir=$SERVER_DIR/data"
-        echo "clientPort=$SERVER_PORT"
-        echo "clientPortAddress=127.0.0.1"
-        # 64 sessions come from one address; Apache's default cap is 60.
-        echo "maxClientCnxns=0"
-        # No Jetty admin server on :8080 (it would also compete for the CPUs).
-        echo "admin.enableServer=false"
-        if [ "$target" = zookeeper-nosync ]; then echo "forceSync=no"; fi
-    } >"$SERVER_DIR/zoo.cfg"
-    local -a cmd
+# The Mode: line of `srvr` on 127.0.0.1:PORT (standalone, leader, follower,
+# observer), or nothing when it does not serve (yet). srvr is in ZooKeeper's
+# default 4lw whitelist; "Mode:" appears once it serves.
+server_mode() {
+    local reply
+    reply=$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && printf srvr >&3 && cat <&3" \
+        2>/dev/null) || return 0
+    sed -n 's/^Mode: *\([a-z-]*\).*/\1/p' <<<"$reply" | head -1
+}
+
+is_serving() {
+    [ "$(server_mode "$1")" = standalone ]
+}
+
+# Ensemble: every member answers leader or follower and exactly one leads.
+# Prints the modes ("leader follower follower", in member order) either way.
+ensemble_serving() {
+    local port mode leaders=0 others=0 modes=""
+    for port in "${SERVER_PORTS[@]}"; do
+        mode=$(server_mode "$port")
+        modes="$modes ${mode:-down}"
+        case $mode in
+        leader) leaders=$((leaders + 1)) ;;
+        follower) others=$((others + 1)) ;;
+        esac
+    done
+    echo "${modes# }"
+    [ "$leaders" -eq 1 ] && [ $((leaders + others)) -eq "${#SERVER_PORTS[@]}" ]
+}
+
+# The zoo.cfg lines every server of every run gets.
+common_cfg() { # target datadir clientport
+    echo "# written by bench/compare.sh"
+    echo "tickTime=2000"
+    echo "initLimit=10"
+    echo "syncLimit=5"
+    echo "dataDir=$2"
+    echo "clientPort=$3"
+    echo "clientPortAddress=127.0.0.1"
+    # 64 sessions come from one address; Apache's default cap is 60.
+    echo "maxClientCnxns=0"
+    # No Jetty admin server on :8080 (it would also compete for the CPUs).
+    echo "admin.enableServer=false"
+    if [ "$1" = zookeeper-nosync ]; then echo "forceSync=no"; fi
+}
+
+server_cmd() { # target cfg main-class -> SERVER_CMD
+    local target=$1 cfg=$2 main=$3
     case "$target" in
     paddock)
-        cmd=("$PADDOCK" server "$SERVER_DIR/zoo.cfg") ;;
+        SERVER_CMD=("$PADDOCK" server "$cfg") ;;
     zookeeper|zookeeper-nosync)
         # Apache also copies unknown zoo.cfg keys to zookeeper.<key> system
         # properties; -D makes forceSync certain (FileTxnLog reads it once).
         local sync=yes
         [ "$target" = zookeeper-nosync ] && sync=no
-        cmd=(java -Xmx2g -Dzookeeper.forceSync=$sync -Dzookeeper.admin.enableServer=false
-             -cp "$ZK_JAR:/usr/share/java/*"
-             org.apache.zookeeper.server.ZooKeeperServerMain "$SERVER_DIR/zoo.cfg") ;;
+        SERVER_CMD=(java -Xmx2g -Dzookeeper.forceSync=$sync -Dzookeeper.admin.enableServer=false
+             -cp "$ZK_JAR:/usr/share/java/*" "$main" "$cfg") ;;
     *) echo "compare.sh: unknown target $target" >&2; exit 2 ;;
     esac
-    (cd "$SERVER_DIR" && exec "${cmd[@]}") >"$OUT/server-$target-rep$rep.log" 2>&1 </dev/null &
+}
+
+start_server() { # target rep
+    local target=$1 rep=$2
+    if [ "$ENSEMBLE" -gt 1 ]; then
+        start_ensemble "$target" "$rep"
+        return
+    fi
+    SERVER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/paddock-bench-$target-XXXXXX")
+    mkdir -p "$SERVER_DIR/data"
+    SERVER_PORT=$(free_port)
+    common_cfg "$target" "$SERVER_DIR/data" "$SERVER_PORT" >"$SERVER_DIR/zoo.cfg"
+    server_cmd "$target" "$SERVER_DIR/zoo.cfg" org.apache.zookeeper.server.ZooKeeperServerMain
+    (cd "$SERVER_DIR" && exec "${SERVER_CMD[@]}") >"$OUT/server-$target-rep$rep.log" 2>&1 </dev/null &
     SERVER_PID=$!
+    SERVER_PIDS=("$SERVER_PID")
+    SERVER_PORTS=("$SERVER_PORT")
+    SERVER_HOSTS="127.0.0.1:$SERVER_PORT"
     local i
     for i in $(seq 1 300); do
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
             echo "compare.sh: $target exited during startup; see $OUT/server-$target-rep$rep.log" >&2
             SERVER_PID=""
+            SERVER_PIDS=()
             exit 1
         fi
         is_serving "$SERVER_PORT" && return 0
@@ -363,17 +486,78 @@ start_server() { # target rep
     exit 1
 }
 
-stop_server() {
-    [ -n "$SERVER_PID" ] || return 0
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    local i
-    for i in $(seq 1 50); do
-        kill -0 "$SERVER_PID" 2>/dev/null || break
+# ENSEMBLE servers on 127.0.0.1, member I in $SERVER_DIR/sI (zoo.cfg, data/myid),
+# its log in $OUT/server-TARGET-repR-sI.log.
+start_ensemble() { # target rep
+    local target=$1 rep=$2 i
+    SERVER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/paddock-bench-$target-ens-XXXXXX")
+    local -a ports qp ep
+    read -r -a ports <<<"$(free_ports $((3 * ENSEMBLE)))"
+    SERVER_PORTS=("${ports[@]:0:ENSEMBLE}")
+    qp=("${ports[@]:ENSEMBLE:ENSEMBLE}")
+    ep=("${ports[@]:2*ENSEMBLE:ENSEMBLE}")
+    local lines=""
+    for i in $(seq 1 "$ENSEMBLE"); do
+        lines="${lines}server.$i=127.0.0.1:${qp[i-1]}:${ep[i-1]}"$'\n'
+    done
+    SERVER_PIDS=()
+    SERVER_HOSTS=""
+    for i in $(seq 1 "$ENSEMBLE"); do
+        local d="$SERVER_DIR/s$i"
+        mkdir -p "$d/data"
+        echo "$i" >"$d/data/myid"
+        { common_cfg "$target" "$d/data" "${SERVER_PORTS[i-1]}"; printf '%s' "$lines"; } >"$d/zoo.cfg"
+        server_cmd "$target" "$d/zoo.cfg" org.apache.zookeeper.server.quorum.QuorumPeerMain
+        (cd "$d" && exec "${SERVER_CMD[@]}") >"$OUT/server-$target-rep$rep-s$i.log" 2>&1 </dev/null &
+        SERVER_PIDS+=("$!")
+        SERVER_HOSTS="$SERVER_HOSTS${SERVER_HOSTS:+,}127.0.0.1:${SERVER_PORTS[i-1]}"
+    done
+    SERVER_PID=$(IFS=,; echo "${SERVER_PIDS[*]}")
+    SERVER_PORT=${SERVER_PORTS[0]}
+    local deadline=$((SECONDS + ENSEMBLE_TIMEOUT)) modes="" pid
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        for i in "${!SERVER_PIDS[@]}"; do
+            pid=${SERVER_PIDS[i]}
+            if ! kill -0 "$pid" 2>/dev/null; then
+                echo "compare.sh: $target s$((i + 1)) (pid $pid) exited during startup;" \
+                     "see $OUT/server-$target-rep$rep-s$((i + 1)).log" >&2
+                stop_server
+                exit 1
+            fi
+        done
+        if modes=$(ensemble_serving); then
+            ENSEMBLE_START_MODES=$modes
+            return 0
+        fi
         sleep 0.2
     done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
+    echo "compare.sh: $target ensemble not serving with one leader after ${ENSEMBLE_TIMEOUT} s" \
+         "(modes: $modes); logs: $OUT/server-$target-rep$rep-s*.log" >&2
+    stop_server
+    exit 1
+}
+
+stop_server() {
+    [ "${#SERVER_PIDS[@]}" -gt 0 ] || return 0
+    local pid i alive
+    for pid in "${SERVER_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for i in $(seq 1 50); do
+        alive=""
+        for pid in "${SERVER_PIDS[@]}"; do
+            kill -0 "$pid" 2>/dev/null && alive=1
+        done
+        [ -n "$alive" ] || break
+        sleep 0.2
+    done
+    for pid in "${SERVER_PIDS[@]}"; do
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     SERVER_PID=""
+    SERVER_PIDS=()
+    SERVER_PORTS=()
     [ -n "$SERVER_DIR" ] && rm -rf "$SERVER_DIR"
     SERVER_DIR=""
 }
@@ -390,7 +574,7 @@ peak_rss_kb() {
 run_client() { # logfile args...
     local logf=$1
     shift
-    local -a hosts=(--hosts "127.0.0.1:$SERVER_PORT")
+    local -a hosts=(--hosts "$SERVER_HOSTS")
     [ "$CLIENT" = loadgen ] && hosts=(--host "127.0.0.1:$SERVER_PORT")
     local -a cmd=("$CLIENT_BIN")
     [ "$CLIENT" = bench ] && cmd+=(bench)
@@ -431,7 +615,12 @@ run_target() { # target rep
     local target=$1 rep=$2
     log "$target (rep $rep): starting"
     start_server "$target" "$rep"
-    log "$target (rep $rep): pid $SERVER_PID on 127.0.0.1:$SERVER_PORT; warming up"
+    if [ "$ENSEMBLE" -gt 1 ]; then
+        log "$target (rep $rep): $ENSEMBLE-node ensemble, pids $SERVER_PID on $SERVER_HOSTS;" \
+            "modes: $ENSEMBLE_START_MODES; warming up"
+    else
+        log "$target (rep $rep): pid $SERVER_PID on 127.0.0.1:$SERVER_PORT; warming up"
+    fi
     # The JVM needs its JIT warm (Paddock gets a short warm-up too). No creates
     # here, so every server runs get/exists/set/mixed on the same tree: the
     # keys. The create cells run last; they grow the tree by what each server
@@ -457,7 +646,22 @@ run_target() { # target rep
             run_cell "$target" "$rep" "$op" "${cell%%:*}" "${cell##*:}"
         done
     done
-    printf '%s\t%s\t%s\n' "$target" "$rep" "$(peak_rss_kb "$SERVER_PID")" >>"$HWM"
+    if [ "$ENSEMBLE" -gt 1 ]; then
+        # Roles now (a change since the start means a re-election during the run).
+        local modes i
+        modes=$(ensemble_serving) || true
+        [ "$modes" = "$ENSEMBLE_START_MODES" ] ||
+            log "$target (rep $rep): WARNING: modes changed during the run:" \
+                "$ENSEMBLE_START_MODES -> $modes"
+        local -a roles
+        read -r -a roles <<<"$modes"
+        for i in "${!SERVER_PIDS[@]}"; do
+            printf '%s\t%s\t%s\ts%d\t%s\n' "$target" "$rep" "$(peak_rss_kb "${SERVER_PIDS[i]}")" \
+                $((i + 1)) "${roles[i]:-?}" >>"$HWM"
+        done
+    else
+        printf '%s\t%s\t%s\n' "$target" "$rep" "$(peak_rss_kb "$SERVER_PID")" >>"$HWM"
+    fi
     stop_server
 }
 
@@ -473,6 +677,12 @@ run_target() { # target rep
     echo "client: $CLIENT ($CLIENT_BIN)"
     echo "libuv: $(dpkg-query -W -f='${Version}' libuv1 2>/dev/null || echo '?')"
     echo "tmp fs: $(df -T "${TMPDIR:-/tmp}" | awk 'NR==2 {print $2}')"
+    if [ "$ENSEMBLE" -gt 1 ]; then
+        echo "servers: $ENSEMBLE-node ensemble per target on 127.0.0.1" \
+             "(Apache: QuorumPeerMain), sessions spread over all $ENSEMBLE"
+    else
+        echo "servers: standalone"
+    fi
     echo "settings: reps=$REPS duration=${DURATION}s warmup=${WARMUP}s" \
          "server warm-up: zookeeper ${JVM_WARMUP}s paddock ${PADDOCK_WARMUP}s" \
          "cells=\"$CELLS\" ops=\"$OPS\" keys=$KEYS size=$SIZE"
