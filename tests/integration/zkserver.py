@@ -31,6 +31,7 @@ import hashlib
 import os
 import shutil
 import signal
+import random
 import socket
 import subprocess
 import tempfile
@@ -65,10 +66,25 @@ def digest(user, password):
 SUPER_DIGEST = digest(SUPER_USER, SUPER_PASSWORD)
 
 
+# Listening ports come from below the kernel's ephemeral range (32768-60999 on
+# Linux): a port bind(0) hands out is released before the server binds it, and
+# meanwhile any outbound connection (tests run two at a time, zkCli and Java
+# clients open many) may take it as its local port: an ensemble test once lost
+# a server to "address already in use" that way.  Here only another test's
+# listener can collide, and both choose at random among 22,000 ports.
+_PORT_RNG = random.Random()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    for _ in range(200):
+        port = _PORT_RNG.randrange(10000, 32000)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def default_target():
