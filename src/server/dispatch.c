@@ -124,6 +124,8 @@ bool dispatch_connect(struct conn *c, const uint8_t *frame, size_t len)
         }
         attach(c, s);
         sess_touch(&srv->sessions, s, now);
+        if (srv->quorum && quorum_is_learner(srv))
+            quorum_revalidate(srv, s->id, timeout);
         uint8_t pw[ZOO_PASSWD_LEN];
         sess_password(s->id, pw);
         send_connect_response(c, timeout, s->id, pw);

@@ -23,6 +23,12 @@
  * data] so that the client's auth ids travel with the request; encode_packet() splits them
  * into QuorumPacket.data and .authinfo, and the leader's receive path joins them again.
  *
+ * SNAP: a leader writes the database right after the SNAP record (send_database); a learner
+ * reads the stream that follows SNAP (snap_scan/snap_read), decodes it, and only then hands the
+ * SNAP to the core, whose SNAP_LOAD installs the tree and sessions (install_snapshot) and has
+ * the storage thread write it as snapshot.<zxid> and empty the log. REVALIDATE (session
+ * ownership at the leader) never reaches the core: see handle_revalidate.
+ *
  * Invariants: every blob handed to the storage thread is held (ref) until its seq is durable;
  * durable_zxid (the pipeline's apply limit) is the core's commit watermark, never more.
  */
@@ -32,19 +38,27 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "jute/quorum.h"
+#include "storage/snapshot.h"
 #include "storage/txnlog.h"
 #include "zab/zab.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define QUORUM_TAIL_MAX    500  /* txns from the log end given to the core (commitLogCount) */
 #define QUORUM_DIAL_MIN_MS 100  /* least time between two dials of one peer's election port */
 #define QUORUM_READ_MAX    (QUORUM_MAX_BUFFER_DEFAULT + 4096)
+/* Learner.LeaderConnector: 5 tries to reach the leader's quorum port, 100 ms apart
+ * (leaderConnectDelayDuringRetryMs), within initLimit ticks. The leader opens that port only
+ * once it has decided to lead, which may be after its followers decided to follow it. */
+#define QUORUM_CONNECT_TRIES    5
+#define QUORUM_CONNECT_RETRY_MS 100
 
 enum link_kind { LINK_EL_OUT, LINK_EL_IN, LINK_Q_OUT, LINK_Q_IN };
 
@@ -62,7 +76,14 @@ struct link {
     uint8_t *in;          /* owned: bytes received, not yet consumed */
     size_t in_len, in_cap;
     struct jute_out pend; /* outbound bytes written before the connect finished */
-    struct link *next;    /* all links */
+    /* learner: reading the database that follows a SNAP packet (see snap_scan) */
+    bool is_in_snap;
+    int64_t snap_zxid;
+    int snap_phase;     /* enum snap_phase */
+    int64_t snap_left;  /* records left in the current section */
+    size_t snap_pos;    /* bytes of the stream scanned so far */
+    size_t snap_end;    /* where the node terminator "/" ends (the signature starts) */
+    struct link *next;  /* all links */
 };
 
 struct peer {
@@ -110,6 +131,16 @@ struct quorum {
     struct fwd *sync_head, *sync_tail; /* forwarded syncs, in forwarding order */
     struct held *held;
     size_t n_held, cap_held;
+    uv_timer_t retry_timer; /* learner: the next try to reach the leader's quorum port */
+    int64_t retry_sid;      /* the leader being retried, or -1 */
+    int retry_tries;        /* connect attempts made */
+    uint64_t retry_start_ms;
+    struct jute_out retry_pend; /* what the failed connection had to send (FOLLOWERINFO) */
+    /* learner: the database a SNAP carried, decoded, until the core's SNAP_LOAD installs it */
+    struct tree *snap_tree;        /* owned, or NULL */
+    struct snap_session *snap_sessions; /* owned */
+    size_t n_snap_sessions, cap_snap_sessions;
+    struct zab_blob *snap_file;    /* the same database as a snapshot file (owned) */
     char *qv_text; /* QuorumVerifier.toString() of our config (owned) */
     size_t qv_len;
     bool is_stopping;
@@ -119,6 +150,7 @@ static void step(struct quorum *q, struct zab_event *ev);
 static void link_close(struct link *l, const char *why);
 static void dial_election(struct quorum *q, struct peer *p);
 static void on_q_connected(uv_connect_t *req, int status);
+static void q_dial(struct quorum *q, struct peer *p, const void *pend, size_t len);
 
 static uint64_t now_ms(struct quorum *q)
 {
@@ -637,6 +669,26 @@ static void encode_packet(struct quorum *q, const struct zab_msg *m, struct jute
     arena_reset(&q->arena);
 }
 
+/* Opens the learner's connection to p's quorum port; pend: bytes to send once it is up. */
+static void q_dial(struct quorum *q, struct peer *p, const void *pend, size_t len)
+{
+    struct sockaddr_storage ss;
+    if (resolve(p->cs->host, p->cs->quorum_port, &ss) != 0)
+        return;
+    struct link *l = link_new(q, LINK_Q_OUT, p->cs->sid);
+    if (!l)
+        return;
+    p->qlink = l;
+    l->is_attached = true;
+    l->connect.data = l;
+    if (len)
+        jute_put_raw(&l->pend, pend, len);
+    if (q->retry_tries > 0)
+        q->retry_tries++;
+    if (uv_tcp_connect(&l->connect, &l->tcp, (struct sockaddr *)&ss, on_q_connected) != 0)
+        link_close(l, "cannot connect to the leader");
+}
+
 static void q_send(struct quorum *q, const struct zab_msg *m, int64_t to)
 {
     struct peer *p = peer_of(q, to);
@@ -657,20 +709,10 @@ static void q_send(struct quorum *q, const struct zab_msg *m, int64_t to)
         /* A learner's handshake opens a fresh connection to the leader's quorum port. */
         if (l)
             link_drop(l, "new connection to the leader");
-        struct sockaddr_storage ss;
-        if (resolve(p->cs->host, p->cs->quorum_port, &ss) != 0)
-            return;
-        l = link_new(q, LINK_Q_OUT, to);
-        if (!l)
-            return;
-        p->qlink = l;
-        l->is_attached = true;
-        l->connect.data = l;
-        if (uv_tcp_connect(&l->connect, &l->tcp, (struct sockaddr *)&ss, on_q_connected) !=
-            0) {
-            link_close(l, "cannot connect to the leader");
-            return;
-        }
+        q->retry_tries = 0;
+        uv_timer_stop(&q->retry_timer);
+        q_dial(q, p, NULL, 0);
+        l = p->qlink;
     }
     if (!l)
         return;
@@ -682,15 +724,60 @@ static void q_send(struct quorum *q, const struct zab_msg *m, int64_t to)
     jute_out_close(&out);
 }
 
+static void on_retry_timer(uv_timer_t *t)
+{
+    struct quorum *q = t->data;
+    struct peer *p = peer_of(q, q->retry_sid);
+    bool still = p && !p->qlink && !q->is_stopping && q->leader == q->retry_sid &&
+                 (q->role == ZAB_FOLLOWING || q->role == ZAB_OBSERVING);
+    if (still) {
+        size_t n;
+        uint8_t *d = jute_out_steal(&q->retry_pend, &n);
+        q_dial(q, p, d, n);
+        pd_free(d);
+    }
+    jute_out_close(&q->retry_pend);
+    jute_out_init(&q->retry_pend);
+}
+
+/* A learner's connection to the leader's quorum port failed before it was up: try again
+ * (QUORUM_CONNECT_TRIES within initLimit, as Learner.LeaderConnector). False if out of tries. */
+static bool retry_leader_connect(struct link *l)
+{
+    struct quorum *q = l->q;
+    struct peer *p = peer_of(q, l->sid);
+    if (!p || p->qlink != l || q->is_stopping || q->leader != l->sid)
+        return false;
+    uint64_t now = now_ms(q);
+    uint64_t limit = (uint64_t)q->srv->cfg.init_limit * (uint64_t)q->srv->cfg.tick_ms;
+    if (q->retry_sid != l->sid || q->retry_tries == 0) {
+        q->retry_sid = l->sid;
+        q->retry_tries = 1;
+        q->retry_start_ms = now;
+    }
+    if (q->retry_tries >= QUORUM_CONNECT_TRIES ||
+        now + QUORUM_CONNECT_RETRY_MS >= q->retry_start_ms + limit)
+        return false;
+    jute_out_close(&q->retry_pend);
+    jute_out_init(&q->retry_pend);
+    jute_put_raw(&q->retry_pend, l->pend.data, l->pend.len);
+    link_drop(l, NULL);
+    uv_timer_start(&q->retry_timer, on_retry_timer, QUORUM_CONNECT_RETRY_MS, 0);
+    return true;
+}
+
 static void on_q_connected(uv_connect_t *req, int status)
 {
     struct link *l = req->data;
     if (l->is_closing)
         return;
     if (status < 0) {
-        link_close(l, uv_strerror(status));
+        if (!retry_leader_connect(l))
+            link_close(l, uv_strerror(status));
         return;
     }
+    if (l->q->retry_sid == l->sid)
+        l->q->retry_tries = 0;
     l->is_connected = true;
     if (l->pend.len) {
         size_t n;
@@ -701,10 +788,322 @@ static void on_q_connected(uv_connect_t *req, int status)
     start_reading(l);
 }
 
+/* ---- learner: the database after SNAP ------------------------------------------------ */
+
+/*
+ * After a SNAP packet the leader writes, unframed (LearnerHandler.syncFollower, then
+ * ZKDatabase.serializeSnapshot = SerializeUtils.serializeSnapshot + DataTree.serialize):
+ *   int sessionCount, {long id, int timeout}...
+ *   int aclCount, {long index, int n, {int perms, string scheme, string id}...}...
+ *   {string path, buffer data, long acl, StatPersisted (60 bytes)}... until the path "/"
+ *   string "BenWasHere"
+ * That is a snapshot file's body without its FileHeader, seals and digest (snapshot.h).
+ * snap_scan measures it as bytes arrive, resuming where it stopped.
+ */
+enum snap_phase { SNAP_SESSION_COUNT, SNAP_SESSIONS, SNAP_ACL_COUNT, SNAP_ACLS, SNAP_NODES,
+                  SNAP_SIGNATURE, SNAP_DONE };
+
+/* StatPersisted: czxid, mzxid, ctime, mtime (longs), version, cversion, aversion (ints),
+ * ephemeralOwner, pzxid (longs) */
+#define SNAP_STAT_BYTES 60
+
+static bool rd_int(const uint8_t *d, size_t len, size_t *at, int32_t *v)
+{
+    if (len - *at < 4)
+        return false;
+    const uint8_t *p = d + *at;
+    *v = (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+    *at += 4;
+    return true;
+}
+
+/* Skips n bytes; false if they are not all there. */
+static bool rd_skip(size_t len, size_t *at, size_t n)
+{
+    if (len - *at < n)
+        return false;
+    *at += n;
+    return true;
+}
+
+/* A jute string/buffer: -1 (null) or 0..max bytes. 1 done, 0 need more, -1 malformed. */
+static int rd_buf(const uint8_t *d, size_t len, size_t *at, size_t *start, int32_t *n)
+{
+    if (!rd_int(d, len, at, n))
+        return 0;
+    if (*n < -1 || *n > QUORUM_MAX_BUFFER_DEFAULT)
+        return -1;
+    *start = *at;
+    return rd_skip(len, at, *n > 0 ? (size_t)*n : 0) ? 1 : 0;
+}
+
+/* 1: the whole stream is in d[0..len) (l->snap_pos = its length); 0: need more; -1: bad. */
+static int snap_scan(struct link *l, const uint8_t *d, size_t len)
+{
+    for (;;) {
+        size_t at = l->snap_pos, start;
+        int32_t n, k;
+        int r;
+        switch (l->snap_phase) {
+        case SNAP_SESSION_COUNT:
+        case SNAP_ACL_COUNT:
+            if (!rd_int(d, len, &at, &n))
+                return 0;
+            if (n < 0)
+                return -1;
+            l->snap_left = n;
+            l->snap_phase = l->snap_phase == SNAP_SESSION_COUNT ? SNAP_SESSIONS : SNAP_ACLS;
+            break;
+        case SNAP_SESSIONS:
+            if (l->snap_left == 0) {
+                l->snap_phase = SNAP_ACL_COUNT;
+                continue;
+            }
+            if (!rd_skip(len, &at, 12))
+                return 0;
+            l->snap_left--;
+            break;
+        case SNAP_ACLS:
+            if (l->snap_left == 0) {
+                l->snap_phase = SNAP_NODES;
+                continue;
+            }
+            if (!rd_skip(len, &at, 8) || !rd_int(d, len, &at, &k))
+                return 0;
+            if (k < -1)
+                return -1;
+            for (int32_t i = 0; i < k; i++) {
+                if (!rd_skip(len, &at, 4))
+                    return 0;
+                for (int f = 0; f < 2; f++)
+                    if ((r = rd_buf(d, len, &at, &start, &n)) != 1)
+                        return r;
+            }
+            l->snap_left--;
+            break;
+        case SNAP_NODES:
+            if ((r = rd_buf(d, len, &at, &start, &n)) != 1)
+                return r;
+            if (n == 1 && d[start] == '/') {
+                l->snap_end = at;
+                l->snap_phase = SNAP_SIGNATURE;
+                break;
+            }
+            if ((r = rd_buf(d, len, &at, &start, &n)) != 1)
+                return r;
+            if (!rd_skip(len, &at, 8 + SNAP_STAT_BYTES))
+                return 0;
+            break;
+        case SNAP_SIGNATURE:
+            if ((r = rd_buf(d, len, &at, &start, &n)) != 1)
+                return r;
+            if (n != (int32_t)strlen(JUTE_QUORUM_SNAP_SIGNATURE) ||
+                memcmp(d + start, JUTE_QUORUM_SNAP_SIGNATURE, (size_t)n) != 0)
+                return -1;
+            l->snap_pos = at;
+            l->snap_phase = SNAP_DONE;
+            return 1;
+        default:
+            return -1;
+        }
+        l->snap_pos = at;
+    }
+}
+
+static int snap_keep_session(void *arg, int64_t id, int32_t timeout_ms)
+{
+    struct quorum *q = arg;
+    if (q->n_snap_sessions == q->cap_snap_sessions) {
+        size_t cap = q->cap_snap_sessions ? q->cap_snap_sessions * 2 : 64;
+        struct snap_session *n = pd_realloc(q->snap_sessions, cap * sizeof(*n));
+        if (!n)
+            return PD_ENOMEM;
+        q->snap_sessions = n;
+        q->cap_snap_sessions = cap;
+    }
+    q->snap_sessions[q->n_snap_sessions++] = (struct snap_session){id, timeout_ms};
+    return 0;
+}
+
+static void snap_discard(struct quorum *q)
+{
+    if (q->snap_tree)
+        tree_free(q->snap_tree);
+    q->snap_tree = NULL;
+    q->n_snap_sessions = 0;
+    zab_blob_unref(q->snap_file);
+    q->snap_file = NULL;
+}
+
+/*
+ * Decodes the database (body: the stream up to and including the node terminator) into
+ * q->snap_tree / q->snap_sessions and keeps it as a snapshot file (FileHeader + body + seal,
+ * no digest, a form snapshot.h and FileSnap both read) in q->snap_file.
+ */
+static int snap_decode_stream(struct quorum *q, int64_t zxid, const uint8_t *body, size_t len,
+                              char *errmsg, size_t errlen)
+{
+    snap_discard(q);
+    struct jute_out f;
+    jute_out_init(&f);
+    jute_put_int(&f, SNAP_MAGIC);
+    jute_put_int(&f, SNAP_VERSION);
+    jute_put_long(&f, SNAP_DBID);
+    jute_put_raw(&f, body, len);
+    uLong a = adler32(0L, Z_NULL, 0);
+    if (!f.err)
+        a = adler32(a, f.data, (uInt)f.len);
+    jute_put_long(&f, (int64_t)a);
+    jute_put_string(&f, "/");
+    int rc = f.err ? PD_ENOMEM : 0;
+    if (rc == 0) {
+        q->snap_tree = tree_new(dispatch_deliver, q->srv);
+        if (!q->snap_tree)
+            rc = PD_ENOMEM;
+    }
+    if (rc == 0) {
+        tree_set_extended_types(q->snap_tree, q->srv->cfg.extended_types_enabled);
+        struct snap_read_opts o = {.zxid = zxid};
+        rc = snap_decode_buf(f.data, f.len, &o, q->snap_tree, snap_keep_session, q, NULL,
+                             errmsg, errlen);
+    }
+    if (rc == 0) {
+        q->snap_file = zab_blob_new(f.data, (uint32_t)f.len);
+        if (!q->snap_file)
+            rc = PD_ENOMEM;
+    }
+    jute_out_close(&f);
+    if (rc != 0)
+        snap_discard(q);
+    return rc;
+}
+
+/* Reads the database after SNAP from l->in + *off; once whole, decodes it and hands the SNAP
+ * to the core. Returns false if the link closed. */
+static bool snap_read(struct link *l, size_t *off)
+{
+    struct quorum *q = l->q;
+    const uint8_t *d = l->in + *off;
+    int r = snap_scan(l, d, l->in_len - *off);
+    if (r == 0)
+        return true;
+    char errmsg[256] = "malformed";
+    int rc = r < 0 ? PD_EMALFORMED
+                   : snap_decode_stream(q, l->snap_zxid, d, l->snap_end, errmsg, sizeof(errmsg));
+    if (rc != 0) {
+        pd_error("the database the leader sent after SNAP 0x%" PRIx64 " is unusable: %s",
+                 (uint64_t)l->snap_zxid, errmsg);
+        link_close(l, "bad SNAP database");
+        return false;
+    }
+    *off += l->snap_pos;
+    l->is_in_snap = false;
+    pd_info("received the leader's database at zxid 0x%" PRIx64 ": %zu bytes, %zu sessions",
+            (uint64_t)l->snap_zxid, l->snap_pos, q->n_snap_sessions);
+    struct zab_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ZAB_MSG_SNAP;
+    m.zxid = l->snap_zxid;
+    struct zab_event ev = {.type = ZAB_RECV};
+    ev.recv.from = l->sid;
+    ev.recv.msg = &m;
+    step(q, &ev);
+    snap_discard(q); /* installed by SNAP_LOAD, or refused by the core */
+    return !l->is_closing;
+}
+
+/* ---- REVALIDATE: a client session moving to a learner -------------------------------- */
+
+/*
+ * Learner.validateSession / LearnerMaster.revalidateSession / Learner.revalidate (3.8): when a
+ * client reattaches its session to a learner, the learner sends REVALIDATE {long id, int
+ * timeout} (zxid -1) and the leader answers on the same stream with {long id, boolean valid},
+ * making that learner the session's owner. A 3.8 leader refuses a request whose session is
+ * owned elsewhere (SessionMovedException -> an error txn), so a Paddock learner must
+ * revalidate before forwarding a moved session's writes: its REQUESTs follow the REVALIDATE on
+ * the same FIFO link, and the leader handles them in order. A 3.8 learner waits for the answer
+ * before it completes the client's handshake.
+ */
+static void handle_revalidate(struct link *l, const struct jute_quorum_packet *p)
+{
+    struct quorum *q = l->q;
+    struct jute_in in;
+    jute_in_init(&in, p->data.data, p->data.len > 0 ? (size_t)p->data.len : 0, &q->arena);
+    if (l->kind == LINK_Q_IN) {
+        struct jute_revalidate_request r;
+        jute_get_revalidate_request(&in, &r);
+        if (in.err || q->role != ZAB_LEADING) {
+            pd_warn("REVALIDATE from server %" PRId64 " ignored", l->sid);
+            return;
+        }
+        /* ZooKeeperServer.checkIfValidGlobalSession: touchSession with the given timeout */
+        struct session *s = sess_find(&q->srv->sessions, r.session_id);
+        bool valid = s && !s->is_closing;
+        if (valid)
+            sess_touch(&q->srv->sessions, s, (int64_t)now_ms(q));
+        struct jute_out data, out;
+        jute_out_init(&data);
+        jute_out_init(&out);
+        struct jute_revalidate_reply rep = {.session_id = r.session_id, .is_valid = valid};
+        jute_put_revalidate_reply(&data, &rep);
+        struct jute_quorum_packet reply = {.type = QP_REVALIDATE, .zxid = p->zxid};
+        reply.data.data = data.data;
+        reply.data.len = (int32_t)data.len;
+        reply.authinfo.is_null = true;
+        jute_put_quorum_packet(&out, &reply);
+        if (!data.err && !out.err)
+            link_write(l, out.data, out.len);
+        jute_out_close(&data);
+        jute_out_close(&out);
+        return;
+    }
+    struct jute_revalidate_reply r;
+    jute_get_revalidate_reply(&in, &r);
+    if (in.err)
+        return;
+    if (!r.is_valid) {
+        /* the leader does not know the session (any more): end its connection here */
+        struct session *s = sess_find(&q->srv->sessions, r.session_id);
+        if (s && s->conn && s->conn->state != CONN_CLOSING) {
+            pd_info("the leader says session 0x%" PRIx64 " is not valid; closing it here",
+                    (uint64_t)r.session_id);
+            conn_close(s->conn, "session not valid at the leader");
+        }
+    }
+}
+
+void quorum_revalidate(struct server *srv, int64_t session_id, int32_t timeout_ms)
+{
+    struct quorum *q = srv->quorum;
+    struct peer *p = peer_of(q, q->leader);
+    if (!quorum_is_learner(srv) || !p || !p->qlink)
+        return;
+    struct jute_out data, out;
+    jute_out_init(&data);
+    jute_out_init(&out);
+    struct jute_revalidate_request r = {.session_id = session_id, .timeout_ms = timeout_ms};
+    jute_put_revalidate_request(&data, &r);
+    struct jute_quorum_packet pk = {.type = QP_REVALIDATE, .zxid = -1};
+    pk.data.data = data.data;
+    pk.data.len = (int32_t)data.len;
+    pk.authinfo.is_null = true;
+    jute_put_quorum_packet(&out, &pk);
+    if (!data.err && !out.err)
+        link_write(p->qlink, out.data, out.len);
+    jute_out_close(&data);
+    jute_out_close(&out);
+}
+
 /* Consumes whole packets of a quorum link; returns false if the link closed. */
 static bool process_quorum(struct link *l, size_t *off)
 {
     struct quorum *q = l->q;
+    if (l->is_in_snap) {
+        if (!snap_read(l, off))
+            return false;
+        if (l->is_in_snap)
+            return true;
+    }
     for (;;) {
         size_t plen;
         int rc = jute_quorum_packet_peek(l->in + *off, l->in_len - *off,
@@ -720,6 +1119,14 @@ static bool process_quorum(struct link *l, size_t *off)
         jute_in_init(&in, l->in + *off, plen, &q->arena);
         jute_get_quorum_packet(&in, &p);
         *off += plen;
+        if (!in.err && p.type == QP_REVALIDATE && l->sid >= 0) {
+            /* session ownership: the core never sees it */
+            handle_revalidate(l, &p);
+            arena_reset(&q->arena);
+            if (l->is_closing)
+                return false;
+            continue;
+        }
         struct zab_msg m;
         rc = in.err ? PD_EMALFORMED : packet_to_msg(q, &p, &m);
         arena_reset(&q->arena);
@@ -727,12 +1134,17 @@ static bool process_quorum(struct link *l, size_t *off)
             link_close(l, "malformed quorum packet");
             return false;
         }
-        if (m.type == ZAB_MSG_SNAP) {
-            /* TODO(#5): read the snapshot stream (sessions, DataTree, "BenWasHere"), load it
-             * and report ZAB_SNAPSHOT_READY. Until then a learner that needs SNAP cannot join. */
-            pd_error("the leader syncs this server by SNAP, which Paddock does not load yet");
-            link_close(l, "SNAP sync is not implemented");
-            return false;
+        if (m.type == ZAB_MSG_SNAP && l->kind == LINK_Q_OUT) {
+            /* The database follows; the core hears of the SNAP once it is read (snap_read). */
+            l->is_in_snap = true;
+            l->snap_zxid = m.zxid;
+            l->snap_phase = SNAP_SESSION_COUNT;
+            l->snap_pos = l->snap_end = 0;
+            if (!snap_read(l, off))
+                return false;
+            if (l->is_in_snap)
+                return true;
+            continue;
         }
         if (l->kind == LINK_Q_IN && l->sid < 0) {
             if (m.type != ZAB_MSG_FOLLOWERINFO && m.type != ZAB_MSG_OBSERVERINFO) {
@@ -782,7 +1194,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         return;
     memmove(l->in, l->in + off, l->in_len - off);
     l->in_len -= off;
-    if (l->in_len > QUORUM_READ_MAX)
+    if (l->in_len > QUORUM_READ_MAX && !l->is_in_snap)
         link_close(l, "input too large");
 }
 
@@ -944,6 +1356,142 @@ static void answer_syncs(struct quorum *q, uint32_t n)
 
 static void handle_inbound(struct quorum *q, int64_t from, int32_t type, struct zab_blob *b);
 
+struct sess_list {
+    struct session **items; /* owned */
+    size_t n, cap;
+    bool is_oom;
+};
+
+static void list_session(struct session *s, void *arg)
+{
+    struct sess_list *v = arg;
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 64;
+        struct session **n = pd_realloc(v->items, cap * sizeof(*n));
+        if (!n) {
+            v->is_oom = true;
+            return;
+        }
+        v->items = n;
+        v->cap = cap;
+    }
+    v->items[v->n++] = s;
+}
+
+/*
+ * SNAP_LOAD: the leader's database (decoded by snap_read) becomes this server's tree and
+ * session table, as Learner.syncWithLeader's zk.getZKDatabase().deserializeSnapshot. Nothing
+ * is being served (a learner in sync) and no txn is queued past it. False after server_fatal.
+ */
+static bool install_snapshot(struct quorum *q, int64_t zxid)
+{
+    struct server *srv = q->srv;
+    if (!q->snap_tree || !q->snap_file) {
+        pd_error("fatal: the Zab core loads a snapshot the driver does not hold");
+        server_fatal(srv);
+        return false;
+    }
+    pipeline_drop_after(srv, -1);
+    for (struct conn *c = srv->conns; c; c = c->next) {
+        if (c->state != CONN_CLOSING)
+            conn_close(c, "server is loading the leader's database");
+        if (c->sess)
+            c->sess->conn = NULL;
+        c->sess = NULL;
+    }
+    /* listed first: the table must not change under sess_foreach */
+    struct sess_list old = {0};
+    sess_foreach(&srv->sessions, list_session, &old);
+    for (size_t i = 0; i < old.n; i++)
+        sess_remove(&srv->sessions, old.items[i]);
+    pd_free(old.items);
+    if (old.is_oom) {
+        pd_error("fatal: out of memory replacing the session table");
+        server_fatal(srv);
+        return false;
+    }
+    int64_t now = (int64_t)now_ms(q);
+    for (size_t i = 0; i < q->n_snap_sessions; i++) {
+        int rc = sess_add(&srv->sessions, q->snap_sessions[i].id, q->snap_sessions[i].timeout_ms,
+                          now, NULL);
+        if (rc != 0 && rc != PD_EEXIST) {
+            pd_error("fatal: out of memory loading the leader's sessions");
+            server_fatal(srv);
+            return false;
+        }
+    }
+    tree_free(srv->tree);
+    srv->tree = q->snap_tree;
+    q->snap_tree = NULL;
+    srv->last_zxid = zxid;
+    srv->durable_zxid = zxid;
+    srv->digest_log_n = 0;
+    srv->digest_log_head = 0;
+    pd_info("loaded the leader's database at zxid 0x%" PRIx64 " (%zu sessions)", (uint64_t)zxid,
+            q->n_snap_sessions);
+    return true;
+}
+
+static void collect_snap_session(struct session *s, void *arg)
+{
+    struct quorum *q = arg;
+    if (snap_keep_session(q, s->id, s->timeout_ms) != 0)
+        q->n_snap_sessions = SIZE_MAX;
+}
+
+/*
+ * Leader, right after a SNAP record to `to`: the database as of zxid, as LearnerHandler writes
+ * it (ZKDatabase.serializeSnapshot, then the string "BenWasHere"): a snapshot file's body
+ * without FileHeader, seals and digest, i.e. what snap_encode writes with no_digest, minus the
+ * 16-byte header in front and the 13-byte seal (long Adler-32, string "/") at the end.
+ */
+static void send_database(struct quorum *q, int64_t to, int64_t zxid)
+{
+    struct server *srv = q->srv;
+    struct peer *p = peer_of(q, to);
+    if (!p || !p->qlink)
+        return;
+    /* The commits this update carries are applied first: the tree must stand at zxid. */
+    pipeline_commit(srv);
+    if (srv->last_zxid != zxid) {
+        pd_error("cannot send a snapshot of zxid 0x%" PRIx64 " to server %" PRId64
+                 ": the tree is at 0x%" PRIx64,
+                 (uint64_t)zxid, to, (uint64_t)srv->last_zxid);
+        link_close(p->qlink, "snapshot not available");
+        return;
+    }
+    q->n_snap_sessions = 0;
+    sess_foreach(&srv->sessions, collect_snap_session, q);
+    struct jute_out out;
+    jute_out_init(&out);
+    int rc = q->n_snap_sessions == SIZE_MAX ? PD_ENOMEM : 0;
+    if (rc == 0) {
+        struct snap_params sp = {.zxid = zxid,
+                                 .sessions = q->snap_sessions,
+                                 .n_sessions = q->n_snap_sessions,
+                                 .no_digest = true};
+        rc = snap_encode_buf(srv->tree, &sp, &out);
+    }
+    if (rc == 0)
+        jute_put_string(&out, JUTE_QUORUM_SNAP_SIGNATURE);
+    const size_t head = 16, seal = 13, sig = 4 + strlen(JUTE_QUORUM_SNAP_SIGNATURE);
+    if (rc == 0 && (out.err || out.len < head + seal + sig))
+        rc = PD_ENOMEM;
+    if (rc == 0) {
+        /* move the signature over the seal */
+        memmove(out.data + out.len - sig - seal, out.data + out.len - sig, sig);
+        pd_info("sending server %" PRId64 " a snapshot of zxid 0x%" PRIx64 ": %zu bytes, %zu "
+                "sessions",
+                to, (uint64_t)zxid, out.len - head - seal, q->n_snap_sessions);
+        link_write(p->qlink, out.data + head, out.len - head - seal);
+    } else {
+        pd_error("cannot encode a snapshot for server %" PRId64 ": %s", to, pd_strerror(rc));
+        link_close(p->qlink, "snapshot not available");
+    }
+    q->n_snap_sessions = 0;
+    jute_out_close(&out);
+}
+
 static void perform(struct quorum *q, const struct zab_update *up)
 {
     struct server *srv = q->srv;
@@ -981,8 +1529,15 @@ static void perform(struct quorum *q, const struct zab_update *up)
         case ZAB_STORE_CURRENT_EPOCH:
             op.kind = STORAGE_OP_CURRENT_EPOCH;
             break;
+        case ZAB_STORE_SNAP_LOAD:
+            if (!install_snapshot(q, st->zxid))
+                return;
+            op.kind = STORAGE_OP_SNAP_LOAD;
+            op.data = q->snap_file->data;
+            op.len = q->snap_file->len;
+            hold(q, st->seq, q->snap_file);
+            break;
         default:
-            /* SNAP_LOAD cannot happen: a SNAP closes the link first (process_quorum). */
             pd_error("unsupported storage op %d from the Zab core", st->kind);
             continue;
         }
@@ -996,8 +1551,11 @@ static void perform(struct quorum *q, const struct zab_update *up)
         up->epoch != q->epoch)
         role_changed(q, up);
     /* 4. records */
-    for (size_t i = 0; i < up->n_sends; i++)
+    for (size_t i = 0; i < up->n_sends; i++) {
         q_send(q, &up->sends[i].msg, up->sends[i].to);
+        if (up->sends[i].msg.type == ZAB_MSG_SNAP && q->role == ZAB_LEADING)
+            send_database(q, up->sends[i].to, up->sends[i].msg.zxid);
+    }
     /* 5. closes */
     for (size_t i = 0; i < up->n_closes; i++) {
         struct peer *p = peer_of(q, up->closes[i]);
@@ -1577,6 +2135,10 @@ int quorum_start(struct server *srv)
     arena_init(&q->arena, 16 * 1024);
     uv_timer_init(&srv->loop, &q->timer);
     q->timer.data = q;
+    uv_timer_init(&srv->loop, &q->retry_timer);
+    q->retry_timer.data = q;
+    q->retry_sid = -1;
+    jute_out_init(&q->retry_pend);
     uv_tcp_init(&srv->loop, &q->el_listener);
     uv_tcp_init(&srv->loop, &q->q_listener);
     q->el_listener.data = q->q_listener.data = q;
@@ -1604,6 +2166,10 @@ int quorum_start(struct server *srv)
                  current, (uint64_t)srv->last_zxid);
         return PD_ECONFIG;
     }
+
+    /* A peer that dies leaves its sockets to EPIPE: libuv writes with write(2), which raises
+     * SIGPIPE, whose default action would end this server (seen when a leader is killed). */
+    signal(SIGPIPE, SIG_IGN);
 
     rc = listen_on(q, &q->el_listener, me->host, me->election_port, on_el_accept, "election");
     if (rc == 0)
@@ -1661,6 +2227,9 @@ void quorum_stop(struct server *srv)
         link_drop(l, NULL);
     if (!uv_is_closing((uv_handle_t *)&q->timer))
         uv_close((uv_handle_t *)&q->timer, NULL);
+    uv_timer_stop(&q->retry_timer);
+    if (!uv_is_closing((uv_handle_t *)&q->retry_timer))
+        uv_close((uv_handle_t *)&q->retry_timer, NULL);
     if (!uv_is_closing((uv_handle_t *)&q->el_listener))
         uv_close((uv_handle_t *)&q->el_listener, NULL);
     if (!uv_is_closing((uv_handle_t *)&q->q_listener))
@@ -1678,6 +2247,9 @@ void quorum_free(struct server *srv)
     fwd_free_list(&q->fwd_head, &q->fwd_tail);
     fwd_free_list(&q->sync_head, &q->sync_tail);
     zab_free(q->z);
+    snap_discard(q);
+    pd_free(q->snap_sessions);
+    jute_out_close(&q->retry_pend);
     arena_close(&q->arena);
     pd_free(q->qv_text);
     pd_free(q);

@@ -69,6 +69,13 @@ bool quorum_forward(struct conn *c, int32_t xid, int32_t op, const uint8_t *body
 /* Learner: a new session; the leader proposes createSession. Returns false to close. */
 bool quorum_forward_connect(struct conn *c, int64_t session_id, int32_t timeout_ms);
 
+/*
+ * Learner: a client reattached session_id here; tells the leader (REVALIDATE), which makes
+ * this server the session's owner before this connection's forwarded writes reach it, and
+ * closes the connection if the leader answers that the session is not valid.
+ */
+void quorum_revalidate(struct server *srv, int64_t session_id, int32_t timeout_ms);
+
 /* Storage thread: every storage op up to seq is durable. */
 void quorum_persisted(struct server *srv, uint64_t seq);
 /* A client connection is going: forget its forwarded requests. */

@@ -278,6 +278,9 @@ enum storage_op_kind {
     STORAGE_OP_TRUNCATE,      /* drop every logged txn > zxid */
     STORAGE_OP_ACCEPTED_EPOCH, /* write dataDir/version-2/acceptedEpoch = epoch, atomically */
     STORAGE_OP_CURRENT_EPOCH,  /* write dataDir/version-2/currentEpoch = epoch, atomically */
+    STORAGE_OP_SNAP_LOAD,      /* a SNAP from the leader: empty the txn log, delete snapshots
+                                  past zxid, write data/len (a whole snapshot file, borrowed
+                                  until durable) as snapshot.<zxid>, atomically */
 };
 struct storage_op {
     int kind;            /* enum storage_op_kind */

@@ -29,9 +29,12 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "jute/quorum.h"
+#include "storage/snapshot.h"
 #include "storage/txnlog.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -139,6 +142,63 @@ fail:;
     return e == ENOSPC ? PD_ENOSPC : PD_EIO;
 }
 
+/* STORAGE_OP_SNAP_LOAD, after the log is emptied: snapshots past zxid belong to a history the
+ * leader replaced; the new one is written as FileSnap would (temporary name, fsync, rename,
+ * directory fsync), so that recovery finds it whole or not at all. */
+static int write_snap_file(const char *dir, int64_t zxid, const uint8_t *data, size_t len,
+                           char *errmsg, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            int64_t z = snap_name_zxid(e->d_name);
+            char old[4400];
+            snprintf(old, sizeof(old), "%s/%s", dir, e->d_name);
+            if (z > zxid && unlink(old) != 0)
+                pd_warn("cannot delete %s: %s", old, strerror(errno));
+        }
+        closedir(d);
+    }
+    char path[4200], tmp[4200];
+    snprintf(path, sizeof(path), "%s/" SNAP_PREFIX "%" PRIx64, dir, (uint64_t)zxid);
+    snprintf(tmp, sizeof(tmp), "%s/" SNAP_TMP_PREFIX "%" PRIx64, dir, (uint64_t)zxid);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        goto fail;
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            close(fd);
+            goto fail;
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) != 0) {
+        close(fd);
+        goto fail;
+    }
+    close(fd);
+    if (rename(tmp, path) != 0)
+        goto fail;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        int frc = fsync(dfd);
+        close(dfd);
+        if (frc != 0)
+            goto fail;
+    }
+    return 0;
+fail:;
+    int e = errno;
+    int m = snprintf(errmsg, errlen, "writing " SNAP_PREFIX "%" PRIx64 ": ", (uint64_t)zxid);
+    if (m > 0 && (size_t)m < errlen)
+        snprintf(errmsg + m, errlen - (size_t)m, "%s", strerror(e));
+    return e == ENOSPC ? PD_ENOSPC : PD_EIO;
+}
+
 /* Storage thread: one quorum-mode op that is not an append (see storage_op_kind). */
 static int storage_do_op(struct storage *st, const struct slog_item *it, char *errmsg,
                          size_t errlen)
@@ -152,6 +212,7 @@ static int storage_do_op(struct storage *st, const struct slog_item *it, char *e
         return write_epoch_file(snap_dir, QUORUM_ACCEPTED_EPOCH_FILE, it->epoch, errmsg, errlen);
     case STORAGE_OP_CURRENT_EPOCH:
         return write_epoch_file(snap_dir, QUORUM_CURRENT_EPOCH_FILE, it->epoch, errmsg, errlen);
+    case STORAGE_OP_SNAP_LOAD:
     case STORAGE_OP_TRUNCATE: {
         /* The open log appends to a file that may be cut: close it, cut, open a new one
          * (the next sync starts a new file, as after every open). */
@@ -161,7 +222,15 @@ static int storage_do_op(struct storage *st, const struct slog_item *it, char *e
         opt.fsync_warn_ms = srv->cfg.fsync_warning_threshold_ms;
         txnlog_close(st->log);
         st->log = NULL;
-        int rc = txnlog_truncate(&srv->fs, log_dir, it->zxid, errmsg, errlen);
+        /* SNAP_LOAD: the snapshot replaces the whole log (what it holds at or below zxid may
+         * be another history, and later txns follow the snapshot in a new file). The snapshot
+         * is durable before the log goes, so a crash between them loses no committed txn. */
+        bool is_snap = it->kind == STORAGE_OP_SNAP_LOAD;
+        int rc = 0;
+        if (is_snap)
+            rc = write_snap_file(snap_dir, it->zxid, it->data, it->len, errmsg, errlen);
+        if (rc == 0)
+            rc = txnlog_truncate(&srv->fs, log_dir, is_snap ? 0 : it->zxid, errmsg, errlen);
         int orc = txnlog_open(&srv->fs, log_dir, &opt, &st->log);
         if (orc != 0) {
             snprintf(errmsg, errlen, "reopening the txn log after a truncation: out of memory");

@@ -12,7 +12,8 @@
  *   NEWLEADER                write currentEpoch after the synced txns; ACK only when all of
  *                            it is durable (the rule ZOOKEEPER-3911/4643/4646/4685 broke)
  *   UPTODATE                 BROADCAST: apply the synced commits, ACK new-epoch proposals
- *   PROPOSAL -> durable -> ACK;  COMMIT / INFORM -> commit;  PING -> PING;  SYNC -> done
+ *   PROPOSAL -> durable -> ACK;  COMMIT / INFORM -> commit;  SYNC -> done;
+ *   PING -> PING once ACK(NEWLEADER) is sent (before it, 3.8's leader wants that ACK next)
  *   silence > initLimit (before NEWLEADER ACK) or syncLimit (after), leader connection down,
  *   or a protocol violation -> zab_go_looking()
  *
@@ -290,7 +291,12 @@ void learner_recv(struct zab *z, pd_sid from, const struct zab_msg *m)
         try_send_acks(z);
         break;
     case ZAB_MSG_PING:
-        send_simple(z, ZAB_MSG_PING, m->zxid);
+        /* Not before ACK(NEWLEADER): 3.8's LearnerHandler reads the packet after NEWLEADER as
+         * that ACK and drops a learner whose next packet is anything else ("Next packet was
+         * supposed to be an ACK"); its leader pings learners from the start of sync, and its
+         * own learners answer pings only after sync (Follower.processPacket). */
+        if (z->is_newleader_acked)
+            send_simple(z, ZAB_MSG_PING, m->zxid);
         break;
     case ZAB_MSG_SYNC:
         if (is_synced) {

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 
-from zkserver import free_port, ZK_JAR
+from zkserver import free_port, ZK_JAR, ZK_LOG_JARS, LOG4J_PROPERTIES
 from zkwire import four_letter
 
 TICK_TIME = 200
@@ -35,6 +35,7 @@ class Member:
         self.cfg_path = os.path.join(self.dir, "zoo.cfg")
         self.log_path = os.path.join(self.dir, "server.log")
         self.proc = None
+        self.jvm_flags = []                   # extra -D flags for Apache members
 
     @property
     def hosts(self):
@@ -43,10 +44,17 @@ class Member:
     def cmd(self):
         if self.kind == "paddock":
             return [os.environ["PADDOCK_BIN"], "server", self.cfg_path]
-        return ["java", "-Xmx256m", "-Dzookeeper.admin.enableServer=false",
-                "-Dzookeeper.log.dir=" + self.dir,
-                "-cp", ZK_JAR + ":/usr/share/java/*",
-                ZK_QUORUM_MAIN, self.cfg_path]
+        # log4j 1.2 into server.log: Apache logs why it drops a connection.
+        log4j = os.path.join(self.dir, "log4j.properties")
+        with open(log4j, "w") as f:
+            f.write(LOG4J_PROPERTIES.format(logfile=self.log_path))
+        cp = ":".join([ZK_JAR] + [j for j in ZK_LOG_JARS if os.path.exists(j)])
+        return ["java", "-Xmx256m", "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1", "-Djava.net.preferIPv4Stack=true",
+                "-Dlog4j.configuration=file:" + log4j,
+                "-Dzookeeper.admin.enableServer=false",
+                "-Dzookeeper.log.dir=" + self.dir] + self.jvm_flags + [
+                "-cp", cp, ZK_QUORUM_MAIN, self.cfg_path]
 
     def start(self):
         log = open(self.log_path, "ab")
@@ -94,7 +102,7 @@ class Member:
 
 
 class Ensemble:
-    def __init__(self, kinds, tick=TICK_TIME):
+    def __init__(self, kinds, tick=TICK_TIME, extra_cfg=""):
         self.base = tempfile.mkdtemp(prefix="paddock-ens-")
         self.members = [Member(i + 1, k, self.base)
                         for i, k in enumerate(kinds)]
@@ -107,6 +115,7 @@ class Ensemble:
                 f.write("dataDir=%s\n" % m.data)
                 f.write("4lw.commands.whitelist=*\n")
                 f.write("admin.enableServer=false\n")
+                f.write(extra_cfg)
                 f.write("\n".join(lines) + "\n")
 
     def start(self):

@@ -1,0 +1,127 @@
+"""SNAP sync between Paddock servers (issue #5): a follower that missed more
+than the leader's in-memory log tail (commitLogCount, 500 txns) gets the
+leader's whole database after SNAP (sessions, DataTree, "BenWasHere"), loads
+it, writes it as a snapshot, and survives a restart from it.  Every wait is
+bounded; only processes started here are stopped, by PID.
+"""
+
+import os
+import time
+
+import pytest
+from kazoo.client import KazooClient
+
+from zkensemble import Ensemble
+
+pytestmark = pytest.mark.skipif(not os.environ.get("PADDOCK_BIN"),
+                                reason="needs PADDOCK_BIN")
+
+N_BEHIND = 650  # > commitLogCount (500): DIFF from memory is impossible
+
+
+def client(member, timeout=15.0):
+    zk = KazooClient(hosts=member.hosts, timeout=6.0,
+                     connection_retry={"max_tries": 40, "delay": 0.05,
+                                       "max_delay": 0.3})
+    zk.start(timeout=timeout)
+    return zk
+
+
+def bulk_create(member, prefix, n):
+    zk = client(member)
+    try:
+        zk.ensure_path(prefix)
+        for start in range(0, n, 100):
+            rs = [zk.create_async("%s/n%04d" % (prefix, i), b"x%d" % i)
+                  for i in range(start, min(n, start + 100))]
+            for r in rs:
+                r.get(timeout=20)
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def tree_of(member):
+    zk = client(member)
+    try:
+        zk.sync("/")
+        out = {}
+        todo = ["/"]
+        while todo:
+            path = todo.pop()
+            data, st = zk.get(path)
+            out[path] = (data, st.version, st.cversion, st.czxid, st.mzxid,
+                         st.pzxid, st.ephemeralOwner, st.numChildren)
+            for c in zk.get_children(path):
+                child = path.rstrip("/") + "/" + c
+                if child != "/zookeeper":
+                    todo.append(child)
+        return out
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def log_text(member):
+    with open(member.log_path, "rb") as f:
+        return f.read().decode(errors="replace")
+
+
+@pytest.fixture
+def ens():
+    e = Ensemble(["paddock"] * 3)
+    e.start()
+    try:
+        yield e
+    finally:
+        e.cleanup()
+
+
+def test_follower_far_behind_gets_snap(ens):
+    leader = ens.wait_serving(timeout=20)
+    f = [m for m in ens.members if m is not leader][0]
+    # An ephemeral owner whose session must reach the follower with the tree.
+    owner = client(leader)
+    owner.create("/eph", b"e", ephemeral=True)
+    f.kill9()
+    bulk_create(leader, "/bulk", N_BEHIND)
+    f.start()
+    ens.wait_serving(timeout=30)
+    assert "sending server %d a snapshot" % f.sid in log_text(leader)
+    assert "loaded the leader's database" in log_text(f)
+    want = tree_of(leader)
+    assert "/bulk/n%04d" % (N_BEHIND - 1) in want and "/eph" in want
+    assert tree_of(f) == want
+
+    # The follower that loaded the SNAP takes part in the next election
+    # when the leader goes (and, with the highest remaining zxid, may lead).
+    others = [m for m in ens.members if m is not leader]
+    owner.stop()
+    owner.close()
+    leader.kill9()
+    new_leader = ens.wait_serving(members=others, timeout=30)
+    leader.start()
+    ens.wait_serving(timeout=30)
+    leader = new_leader
+    owner = client(leader)
+    owner.create("/eph", b"e", ephemeral=True)
+
+    # Writes after the SNAP reach it, and it restarts from the snapshot it
+    # wrote plus the log after it.
+    zk = client(f)
+    zk.create("/after-snap", b"a")
+    zk.stop()
+    zk.close()
+    f.stop()
+    f.start()
+    ens.wait_serving(timeout=30)
+    want = tree_of(leader)
+    assert "/after-snap" in want
+    assert tree_of(f) == want
+
+    # The session the SNAP carried is known to the follower: the ephemeral
+    # goes when its owner closes, everywhere.
+    owner.stop()
+    owner.close()
+    for m in ens.members:
+        assert "/eph" not in tree_of(m)
