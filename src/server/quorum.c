@@ -1870,6 +1870,9 @@ bool quorum_forward_connect(struct conn *c, int64_t session_id, int32_t timeout_
         return false;
     }
     c->is_connecting = true;
+    /* Counted like any forwarded request: the commit that answers it uncounts it. Without
+     * this the count ran one short and reads overtook the session's forwarded writes. */
+    c->n_pending++;
     return true;
 }
 
