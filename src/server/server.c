@@ -359,6 +359,13 @@ int server_main(const char *config_path)
     status = srv->exit_status;
 
 out_handles:
+    /* Peer links first, through their own close path: closed by the walk below, a link whose
+     * connect or write then fails would be closed a second time (libuv asserts). Seen when
+     * the client port was taken after the quorum ports were bound. */
+    quorum_stop(srv);
+    /* The storage thread too, when start-up failed after it began or the server stopped
+     * itself (server_fatal): storage_free() would otherwise wait forever on its condvar. */
+    storage_stop(srv);
     /* Drain: connections close, the flush check goes last. */
     uv_walk(&srv->loop, walk_close, NULL);
     while (uv_run(&srv->loop, UV_RUN_DEFAULT) != 0)

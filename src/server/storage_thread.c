@@ -65,6 +65,7 @@ struct storage {
     struct slog_vec queue; /* handed over, not yet taken by the thread (under mu) */
     struct slog_vec batch; /* the thread's current batch (thread only) */
     bool stop;             /* under mu */
+    bool is_joined;        /* loop only: storage_stop() ended the thread */
     int64_t roll_at;       /* under mu: start a new log file at this zxid; 0 = none */
     int64_t durable;       /* under mu: every txn up to this zxid is fsynced */
     uint64_t durable_seq;  /* under mu: every quorum-mode op up to this seq is durable */
@@ -454,13 +455,14 @@ void storage_roll(struct server *srv, int64_t from_zxid)
 void storage_stop(struct server *srv)
 {
     struct storage *st = srv->storage;
-    if (!st)
+    if (!st || st->is_joined)
         return;
     uv_mutex_lock(&st->mu);
     st->stop = true;
     uv_cond_signal(&st->cv);
     uv_mutex_unlock(&st->mu);
     uv_thread_join(&st->thread);
+    st->is_joined = true;
     /* Whatever the last fsync made durable is applied and answered before the end. */
     collect(st);
     uv_close((uv_handle_t *)&st->done, NULL);

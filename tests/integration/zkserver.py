@@ -70,20 +70,30 @@ SUPER_DIGEST = digest(SUPER_USER, SUPER_PASSWORD)
 # Linux): a port bind(0) hands out is released before the server binds it, and
 # meanwhile any outbound connection (tests run two at a time, zkCli and Java
 # clients open many) may take it as its local port: an ensemble test once lost
-# a server to "address already in use" that way.  Here only another test's
-# listener can collide, and both choose at random among 22,000 ports.
+# a server to "address already in use" that way.  A port is never handed out
+# twice by one test process (an ensemble with its proxies asks for ~20 before
+# any is bound), and each process draws from its own slice of 2,000 ports
+# (by pid), so two tests running side by side rarely meet.
 _PORT_RNG = random.Random()
+_PORTS_GIVEN = set()
 
 
 def free_port():
-    for _ in range(200):
-        port = _PORT_RNG.randrange(10000, 32000)
+    base = 10000 + (os.getpid() % 11) * 2000
+    for _ in range(400):
+        port = base + _PORT_RNG.randrange(2000)
+        if port in _PORTS_GIVEN:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _PORTS_GIVEN.add(port)
+        if len(_PORTS_GIVEN) > 1500:      # long ago handed out: free again by now
+            _PORTS_GIVEN.clear()
+            _PORTS_GIVEN.add(port)
+        return port
     raise RuntimeError("no free port below the ephemeral range")
 
 
