@@ -16,7 +16,13 @@
  *
  * Election links are lossy by design: a notification for a peer without a link is kept (the
  * last one only, as QuorumCnxManager's per-peer queue of one) and written once a link is up;
- * the core re-sends with back-off. A broken quorum link attached to a peer is ZAB_PEER_DOWN;
+ * the core re-sends with back-off. As QuorumCnxManager's SendWorker does with lastMessageSent,
+ * the last notification for a peer is written again on every new link to it: the previous
+ * link may have died with it unread (a dial that a proxy or a dying peer accepts and resets).
+ * A dial that QUORUM_DIAL_MIN_MS holds back (the smaller sid's connection we close and must
+ * answer by dialling back, or a notification waiting for a link) is made once the limit
+ * expires (redial_timer), not left to the core's next re-send, which backs off to 60 s.
+ * A broken quorum link attached to a peer is ZAB_PEER_DOWN;
  * links the core closes or that are replaced are detached first and report nothing.
  *
  * Learner REQUEST blobs (the core treats them as opaque) are [vector<Id> authinfo][REQUEST
@@ -47,6 +53,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -73,6 +80,7 @@ struct link {
     bool is_closing;      /* uv_close called */
     bool has_initial;     /* election inbound: initial message read */
     bool is_spare;        /* election: kept open but unused (own sid; ZOOKEEPER-2164) */
+    uint64_t attached_ms; /* election: when it became the peer's link (monotonic) */
     uint8_t *in;          /* owned: bytes received, not yet consumed */
     size_t in_len, in_cap;
     struct jute_out pend; /* outbound bytes written before the connect finished */
@@ -93,7 +101,9 @@ struct peer {
     bool is_dialing;                /* an election dial is in progress */
     uint64_t last_dial_ms;          /* monotonic */
     bool has_note;                  /* a notification waits for an election link */
-    struct zab_notification note;   /* the last one */
+    bool has_last;                  /* note holds the last notification for this peer */
+    struct zab_notification note;   /* the last one (re-sent on every new link) */
+    bool want_dial;                 /* a dial held back by QUORUM_DIAL_MIN_MS is due */
 };
 
 /* A request a learner forwarded: answered when its txn (or the leader's SYNC) arrives. */
@@ -132,6 +142,7 @@ struct quorum {
     struct held *held;
     size_t n_held, cap_held;
     uv_timer_t retry_timer; /* learner: the next try to reach the leader's quorum port */
+    uv_timer_t redial_timer; /* election dials held back by QUORUM_DIAL_MIN_MS */
     int64_t retry_sid;      /* the leader being retried, or -1 */
     int retry_tries;        /* connect attempts made */
     uint64_t retry_start_ms;
@@ -149,8 +160,27 @@ struct quorum {
 static void step(struct quorum *q, struct zab_event *ev);
 static void link_close(struct link *l, const char *why);
 static void dial_election(struct quorum *q, struct peer *p);
+static void on_redial_timer(uv_timer_t *t);
 static void on_q_connected(uv_connect_t *req, int status);
 static void q_dial(struct quorum *q, struct peer *p, const void *pend, size_t len);
+
+/* Debug logging of election links and notifications: off unless PADDOCK_LOG_DEBUG is set in
+ * the environment (quorum_start then lowers the log level to DEBUG). */
+static bool q_debug;
+
+static const char *kind_name(enum link_kind k)
+{
+    static const char *names[] = {"el-out", "el-in", "q-out", "q-in"};
+    return names[k];
+}
+
+static void trace_core(void *arg, uint64_t now, pd_sid self, const char *line)
+{
+    (void)arg;
+    (void)now;
+    (void)self;
+    pd_debug("zab: %s", line);
+}
 
 static uint64_t now_ms(struct quorum *q)
 {
@@ -227,6 +257,9 @@ static void link_close(struct link *l, const char *why)
         return;
     l->is_closing = true;
     struct quorum *q = l->q;
+    if (q_debug && (l->kind == LINK_EL_IN || l->kind == LINK_EL_OUT))
+        pd_debug("election link %p %s sid %" PRId64 " closed%s%s (attached %d)", (void *)l,
+                 kind_name(l->kind), l->sid, why ? ": " : "", why ? why : "", l->is_attached);
     bool was_quorum = detach(l);
     if (l->kind == LINK_EL_OUT) {
         struct peer *p = peer_of(q, l->sid);
@@ -351,11 +384,16 @@ static void send_note_frame(struct link *l, const struct zab_notification *n)
 /* The peer's election link is up: it is the one we use; flush the waiting notification. */
 static void attach_elink(struct peer *p, struct link *l)
 {
+    if (q_debug)
+        pd_debug("election link %p %s sid %" PRId64 " attached (replaces %p, note %d)",
+                 (void *)l, kind_name(l->kind), l->sid, (void *)p->elink, p->has_note);
     if (p->elink && p->elink != l)
         link_drop(p->elink, NULL);
     p->elink = l;
     l->is_attached = true;
-    if (p->has_note) {
+    l->attached_ms = now_ms(l->q);
+    p->want_dial = false;
+    if (p->has_note || p->has_last) {
         p->has_note = false;
         send_note_frame(l, &p->note);
     }
@@ -398,6 +436,9 @@ static void on_el_connected(uv_connect_t *req, int status)
     struct peer *p = peer_of(q, l->sid);
     if (p)
         p->is_dialing = false;
+    if (q_debug)
+        pd_debug("election link %p to sid %" PRId64 ": connect %s%s", (void *)l, l->sid,
+                 status < 0 ? uv_strerror(status) : "ok", l->is_closing ? " (closing)" : "");
     if (l->is_closing)
         return;
     if (status < 0) {
@@ -429,13 +470,41 @@ static int resolve(const char *host, int port, struct sockaddr_storage *ss)
     return uv_ip4_addr(host, port, (struct sockaddr_in *)ss);
 }
 
+/* Makes the dials QUORUM_DIAL_MIN_MS held back (dial_election re-arms for any still early). */
+static void on_redial_timer(uv_timer_t *t)
+{
+    struct quorum *q = t->data;
+    for (int i = 0; i < q->n_peers; i++) {
+        struct peer *p = &q->peers[i];
+        if (!p->want_dial)
+            continue;
+        p->want_dial = false;
+        dial_election(q, p);
+    }
+}
+
 static void dial_election(struct quorum *q, struct peer *p)
 {
     uint64_t now = now_ms(q);
-    if (p->is_dialing || p->elink || q->is_stopping)
+    if (p->is_dialing || p->elink || q->is_stopping) {
+        if (q_debug)
+            pd_debug("dial sid %" PRId64 ": not now (dialing %d, link %p)", p->cs->sid,
+                     p->is_dialing, (void *)p->elink);
         return;
-    if (p->last_dial_ms && now < p->last_dial_ms + QUORUM_DIAL_MIN_MS)
+    }
+    if (p->last_dial_ms && now < p->last_dial_ms + QUORUM_DIAL_MIN_MS) {
+        if (q_debug)
+            pd_debug("dial sid %" PRId64 ": held back, last dial %" PRIu64 " ms ago",
+                     p->cs->sid, now - p->last_dial_ms);
+        /* Not dropped: made when the limit expires (on_redial_timer). */
+        uint64_t in = p->last_dial_ms + QUORUM_DIAL_MIN_MS - now;
+        p->want_dial = true;
+        if (!uv_is_active((uv_handle_t *)&q->redial_timer) ||
+            uv_timer_get_due_in(&q->redial_timer) > in)
+            uv_timer_start(&q->redial_timer, on_redial_timer, in, 0);
         return;
+    }
+    p->want_dial = false;
     struct sockaddr_storage ss;
     if (resolve(p->cs->host, p->cs->election_port, &ss) != 0)
         return;
@@ -444,6 +513,8 @@ static void dial_election(struct quorum *q, struct peer *p)
         return;
     p->is_dialing = true;
     p->last_dial_ms = now;
+    if (q_debug)
+        pd_debug("election link %p: dialling sid %" PRId64, (void *)l, p->cs->sid);
     l->connect.data = l;
     if (uv_tcp_connect(&l->connect, &l->tcp, (struct sockaddr *)&ss, on_el_connected) != 0) {
         p->is_dialing = false;
@@ -453,6 +524,11 @@ static void dial_election(struct quorum *q, struct peer *p)
 
 static void deliver_note(struct quorum *q, int64_t from, const struct jute_fle_notification *f)
 {
+    if (q_debug)
+        pd_debug("note from %" PRId64 ": state %d leader %" PRId64 " zxid 0x%" PRIx64
+                 " round %" PRId64 " peerEpoch %" PRId64,
+                 from, f->state, f->leader, (uint64_t)f->zxid, f->election_epoch,
+                 f->peer_epoch);
     if (!jute_fle_state_valid(f->state))
         return;
     struct zab_msg m;
@@ -496,6 +572,8 @@ static bool process_election(struct link *l, size_t *off)
         }
         l->has_initial = true;
         l->sid = m.protocol_version >= 0 ? m.protocol_version : m.sid;
+        if (q_debug)
+            pd_debug("election link %p: inbound from sid %" PRId64, (void *)l, l->sid);
         struct peer *p = peer_of(q, l->sid);
         if (l->sid == q->self) {
             l->is_spare = true; /* ZOOKEEPER-2164: left open, unused */
@@ -507,6 +585,11 @@ static bool process_election(struct link *l, size_t *off)
         }
         if (!jute_qcm_keeps(q->self, l->sid, false)) {
             link_close(l, NULL);
+            /* The smaller sid dials only when it has no link to us: a link we still hold to
+               it is dead at its end (its close not seen yet); replace it, unless it is so
+               new that the peer may have dialled before it saw it. */
+            if (p->elink && now_ms(q) >= p->elink->attached_ms + QUORUM_DIAL_MIN_MS)
+                link_drop(p->elink, "the peer dialled again");
             dial_election(q, p);
             return false;
         }
@@ -695,10 +778,17 @@ static void q_send(struct quorum *q, const struct zab_msg *m, int64_t to)
     if (!p)
         return;
     if (m->type == ZAB_MSG_NOTIFICATION) {
+        if (q_debug)
+            pd_debug("note to %" PRId64 " via %p: state %d leader %" PRId64 " zxid 0x%" PRIx64
+                     " round %" PRId64 " peerEpoch %" PRId64 "%s",
+                     to, (void *)p->elink, m->note.state, m->note.leader,
+                     (uint64_t)m->note.zxid, m->note.election_epoch, m->note.peer_epoch,
+                     p->elink ? "" : " (kept for a link)");
+        p->note = m->note;
+        p->has_last = true;
         if (p->elink) {
             send_note_frame(p->elink, &m->note);
         } else {
-            p->note = m->note;
             p->has_note = true;
             dial_election(q, p);
         }
@@ -2140,6 +2230,8 @@ int quorum_start(struct server *srv)
     q->timer.data = q;
     uv_timer_init(&srv->loop, &q->retry_timer);
     q->retry_timer.data = q;
+    uv_timer_init(&srv->loop, &q->redial_timer);
+    q->redial_timer.data = q;
     q->retry_sid = -1;
     jute_out_init(&q->retry_pend);
     uv_tcp_init(&srv->loop, &q->el_listener);
@@ -2153,6 +2245,11 @@ int quorum_start(struct server *srv)
     q->z = zab_new();
     if (!q->z)
         return PD_ENOMEM;
+    if (getenv("PADDOCK_LOG_DEBUG")) {
+        q_debug = true;
+        pd_log_set_level(PD_LOG_DEBUG);
+        zab_set_tracer(q->z, trace_core, NULL);
+    }
 
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s/version-2", cfg->data_dir);
@@ -2233,6 +2330,9 @@ void quorum_stop(struct server *srv)
     uv_timer_stop(&q->retry_timer);
     if (!uv_is_closing((uv_handle_t *)&q->retry_timer))
         uv_close((uv_handle_t *)&q->retry_timer, NULL);
+    uv_timer_stop(&q->redial_timer);
+    if (!uv_is_closing((uv_handle_t *)&q->redial_timer))
+        uv_close((uv_handle_t *)&q->redial_timer, NULL);
     if (!uv_is_closing((uv_handle_t *)&q->el_listener))
         uv_close((uv_handle_t *)&q->el_listener, NULL);
     if (!uv_is_closing((uv_handle_t *)&q->q_listener))
