@@ -69,6 +69,11 @@ static void on_sigchld(uv_signal_t *h, int signum)
     snapshotter_reap(h->data);
 }
 
+static void on_snap_async(uv_async_t *h)
+{
+    snapshotter_reap(h->data);
+}
+
 static void on_sigusr1(uv_signal_t *h, int signum)
 {
     (void)signum;
@@ -99,6 +104,8 @@ static void on_signal(uv_signal_t *h, int signum)
         waitpid(srv->snap_pid, NULL, 0);
         srv->snap_pid = 0;
     }
+    snapshotter_wait(srv);
+    uv_close((uv_handle_t *)&srv->snap_async, NULL);
     uv_signal_stop(&srv->sigchld);
     uv_close((uv_handle_t *)&srv->sigchld, NULL);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
@@ -329,6 +336,8 @@ int server_main(const char *config_path)
     srv->sigchld.data = srv->sigusr1.data = srv;
     uv_signal_start(&srv->sigchld, on_sigchld, SIGCHLD);
     uv_signal_start(&srv->sigusr1, on_sigusr1, SIGUSR1);
+    uv_async_init(&srv->loop, &srv->snap_async, on_snap_async);
+    srv->snap_async.data = srv;
     /* ZooKeeper snapshots at start (ZooKeeperServer.loadData) and refuses a directory that
      * has logs but no snapshot; write one when there is none, so Apache can take ours. */
     if (!srv->has_snapshot)
@@ -370,6 +379,7 @@ out_handles:
     uv_walk(&srv->loop, walk_close, NULL);
     while (uv_run(&srv->loop, UV_RUN_DEFAULT) != 0)
         ;
+    snapshotter_free(srv);
     pipeline_close(srv);
     quorum_free(srv);
     storage_free(srv);

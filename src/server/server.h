@@ -163,6 +163,8 @@ struct server {
     struct file_fs fs;            /* file backend for logs and snapshots */
     uv_signal_t sigchld, sigusr1; /* snapshot writer ended; snapshot on demand */
     pid_t snap_pid;               /* the snapshot writer running, or 0 */
+    uv_async_t snap_async;        /* the in-process snapshot writer thread ended */
+    struct snap_job *snap_job;    /* owned: in-process writer (snapshotter.c), or NULL */
     int64_t snap_zxid;            /* the zxid it writes */
     int64_t snap_started_ms;      /* monotonic */
     int64_t txns_since_snap;      /* applied since the last snapshot started */
@@ -308,6 +310,10 @@ int snapshotter_take(struct server *srv, const char *why);
 void snapshotter_applied(struct server *srv);
 /* SIGCHLD: collects the writer's status if it ended. */
 void snapshotter_reap(struct server *srv);
+/* Waits for an in-process snapshot writer (at shutdown). */
+void snapshotter_wait(struct server *srv);
+/* snapshotter_wait, then frees what the in-process writer keeps. After the loop ends. */
+void snapshotter_free(struct server *srv);
 /* Stops the server after an error that leaves the tree unlike its log. */
 void server_fatal(struct server *srv);
 /* autopurge.c: schedules the purge when autopurge.purgeInterval > 0 (first run at once). */

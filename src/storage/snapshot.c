@@ -196,11 +196,19 @@ static int file_sink(void *ctx, const void *data, size_t len)
     return rc;
 }
 
-int snap_write(struct file_fs *fs, const char *dir, const struct tree *t,
-               const struct snap_params *p, char *errmsg, size_t errlen)
+/* What snap_write_to() puts in the temporary file: a tree to encode, or encoded bytes. */
+struct snap_body {
+    const struct tree *t;
+    const struct snap_params *p;
+    const uint8_t *data;
+    size_t len;
+};
+
+static int snap_write_to(struct file_fs *fs, const char *dir, int64_t zxid,
+                         const struct snap_body *b, char *errmsg, size_t errlen)
 {
     char tmp[PATH_BUFLEN], fin[PATH_BUFLEN];
-    uint64_t z = (uint64_t)p->zxid; /* Long.toHexString: two's complement, no leading zeros */
+    uint64_t z = (uint64_t)zxid; /* Long.toHexString: two's complement, no leading zeros */
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s/" SNAP_TMP_PREFIX "%" PRIx64, dir, z) >=
             sizeof(tmp) ||
         (size_t)snprintf(fin, sizeof(fin), "%s/" SNAP_PREFIX "%" PRIx64, dir, z) >= sizeof(fin)) {
@@ -214,7 +222,10 @@ int snap_write(struct file_fs *fs, const char *dir, const struct tree *t,
         return rc;
     }
     const char *what = "write";
-    rc = snap_encode(t, p, file_sink, &s);
+    if (b->t)
+        rc = snap_encode(b->t, b->p, file_sink, &s);
+    else
+        rc = file_sink(&s, b->data, b->len);
     if (rc == 0) {
         what = "fsync";
         rc = fs->sync(fs, s.f);
@@ -237,6 +248,20 @@ int snap_write(struct file_fs *fs, const char *dir, const struct tree *t,
     if (rc != 0)
         storage_errf(errmsg, errlen, "%s: fsync after renaming %s: %s", dir, fin, pd_strerror(rc));
     return rc;
+}
+
+int snap_write(struct file_fs *fs, const char *dir, const struct tree *t,
+               const struct snap_params *p, char *errmsg, size_t errlen)
+{
+    struct snap_body b = {.t = t, .p = p};
+    return snap_write_to(fs, dir, p->zxid, &b, errmsg, errlen);
+}
+
+int snap_write_buf(struct file_fs *fs, const char *dir, int64_t zxid, const void *data,
+                   size_t len, char *errmsg, size_t errlen)
+{
+    struct snap_body b = {.data = data, .len = len};
+    return snap_write_to(fs, dir, zxid, &b, errmsg, errlen);
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */

@@ -144,6 +144,10 @@ int snap_encode_buf(const struct tree *t, const struct snap_params *p, struct ju
  */
 int snap_write(struct file_fs *fs, const char *dir, const struct tree *t,
                const struct snap_params *p, char *errmsg, size_t errlen);
+/* snap_write of a snapshot already encoded (snap_encode_buf) for `zxid`: `len` bytes at
+ * `data`, written as they are. Only reads `data`; safe on any thread that owns `fs` use. */
+int snap_write_buf(struct file_fs *fs, const char *dir, int64_t zxid, const void *data,
+                   size_t len, char *errmsg, size_t errlen);
 
 /* ---- reading ---------------------------------------------------------------------- */
 

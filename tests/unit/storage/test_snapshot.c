@@ -624,6 +624,69 @@ static void test_write_faults(void)
     tt_close(&x);
 }
 
+/* snap_write_buf (the server's in-process snapshots): the same file as snap_write, and the
+ * same atomicity under every fault. */
+static void test_write_buf(void)
+{
+    struct tt x;
+    build(&x);
+    struct snap_params p = params(&x);
+    struct jute_out enc;
+    jute_out_init(&enc);
+    CHECK_EQ_INT(snap_encode_buf(x.t, &p, &enc), 0);
+    static const enum file_fault_kind kinds[] = {FF_OPEN, FF_WRITE, FF_SYNC, FF_CLOSE, FF_RENAME};
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        struct file_fault *ff = new_fs();
+        struct file_fs *fs = file_fault_fs(ff);
+        file_fault_fail(ff, kinds[k], 1, PD_EIO, 1);
+        char err[256] = "";
+        CHECK_EQ_INT(snap_write_buf(fs, DIR, p.zxid, enc.data, enc.len, err, sizeof(err)),
+                     PD_EIO);
+        CHECK(err[0] != '\0');
+        file_fault_clear(ff);
+        int n = 0;
+        fs->list_dir(fs, DIR, count_prefixed, &n);
+        CHECK_EQ_INT(n, 0);
+        /* and then it works, and reads back as the tree */
+        CHECK_EQ_INT(snap_write_buf(fs, DIR, p.zxid, enc.data, enc.len, err, sizeof(err)), 0);
+        struct tree *t = empty_tree();
+        struct snap_info info;
+        CHECK_EQ_INT(snap_find_newest(fs, DIR, t, NULL, NULL, &info, err, sizeof(err)), 0);
+        CHECK(sd_trees_equal(t, x.t, true));
+        CHECK(info.zxid == p.zxid);
+        tree_free(t);
+        file_fault_free(ff);
+    }
+    /* byte for byte what snap_write writes */
+    struct file_fault *ff = new_fs();
+    struct file_fs *fs = file_fault_fs(ff);
+    char err[256];
+    CHECK_EQ_INT(snap_write(fs, DIR, x.t, &p, err, sizeof(err)), 0);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/snapshot.%" PRIx64, DIR, (uint64_t)p.zxid);
+    struct file *f;
+    CHECK_EQ_INT(fs->open(fs, path, FILE_RDONLY, &f), 0);
+    uint64_t size = 0;
+    CHECK_EQ_INT(fs->size(fs, f, &size), 0);
+    CHECK(size == enc.len);
+    uint8_t *back = malloc(enc.len ? enc.len : 1);
+    size_t got = 0;
+    CHECK_EQ_INT(fs->pread(fs, f, back, enc.len, 0, &got), 0);
+    CHECK(got == enc.len && memcmp(back, enc.data, enc.len) == 0);
+    free(back);
+    fs->close(fs, f);
+    /* a full disk: PD_ENOSPC, nothing left behind */
+    file_fault_free(ff);
+    ff = new_fs();
+    fs = file_fault_fs(ff);
+    file_fault_set_capacity(ff, 50000);
+    CHECK_EQ_INT(snap_write_buf(fs, DIR, p.zxid, enc.data, enc.len, err, sizeof(err)), PD_ENOSPC);
+    CHECK_EQ_INT(file_fault_used(ff), 0);
+    file_fault_free(ff);
+    jute_out_close(&enc);
+    tt_close(&x);
+}
+
 /* A power failure right after snap_write returned keeps the snapshot whole. */
 static void test_crash_after_write(void)
 {
@@ -974,6 +1037,7 @@ int main(void)
     RUN(test_corrupt_byte);
     RUN(test_write_and_find);
     RUN(test_write_faults);
+    RUN(test_write_buf);
     RUN(test_crash_after_write);
     RUN(test_streaming);
     RUN(test_parse);
