@@ -163,6 +163,12 @@ void cli_call_done(struct pdk_client *zk, const struct pdk_result *res, void *ct
  * the owned result (pdk_result_free) in *res, or NULL when there is none.
  */
 int cli_call_wait(struct cli *c, struct cli_call *call, int submit_rc, struct pdk_result **res);
+/*
+ * cli_call_wait(), then on any rc but ZOK frees the result, prints ZooKeeper's message for
+ * it (cli_fail, with `path`) and returns CLI_FAILED; CLI_OK with the owned result in *res.
+ */
+int cli_call_finish(struct cli *c, struct cli_call *call, int submit_rc, const char *path,
+                    struct pdk_result **res);
 /* Runs the client once: at most timeout_ms waiting for it (events are printed). */
 void cli_poll_once(struct cli *c, int timeout_ms);
 

@@ -22,12 +22,10 @@ int cmd_get_acl(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, in
     struct cli_call *call = cli_call_new();
     if (!call)
         return cli_fail(c, PDK_ZSYSTEMERROR, path);
-    struct pdk_result *res = NULL;
-    int rc = cli_call_wait(c, call, pdk_get_acl(c->zk, path, cli_call_done, call), &res);
-    if (rc != PDK_ZOK) {
-        pdk_result_free(res);
-        return cli_fail(c, rc, path);
-    }
+    struct pdk_result *res;
+    if (cli_call_finish(c, call, pdk_get_acl(c->zk, path, cli_call_done, call), path, &res) !=
+        CLI_OK)
+        return CLI_FAILED;
     for (int32_t i = 0; i < res->acl.count; i++)
         cli_print_acl(c->out, &res->acl.items[i]);
     if (cli_opt_has(o, 's') && res->stat)
@@ -152,11 +150,8 @@ int cmd_whoami(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int
     if (!call)
         return cli_fail(c, PDK_ZSYSTEMERROR, NULL);
     struct pdk_result *res = NULL;
-    int rc = cli_call_wait(c, call, pdk_who_am_i(c->zk, cli_call_done, call), &res);
-    if (rc != PDK_ZOK) {
-        pdk_result_free(res);
-        return cli_fail(c, rc, NULL);
-    }
+    if (cli_call_finish(c, call, pdk_who_am_i(c->zk, cli_call_done, call), NULL, &res) != CLI_OK)
+        return CLI_FAILED;
     fprintf(c->out, "Auth scheme: User\n");
     for (int32_t i = 0; i < res->n_infos; i++)
         fprintf(c->out, "%s: %s\n", res->infos[i].scheme, res->infos[i].user);

@@ -72,19 +72,6 @@ static bool get_version(struct cli *c, const struct cli_opts *o, int32_t *versio
     return false;
 }
 
-/* Waits for a submitted call; prints the error for path when it failed. */
-static int finish(struct cli *c, struct cli_call *call, int submit_rc, const char *path,
-                  struct pdk_result **res)
-{
-    int rc = cli_call_wait(c, call, submit_rc, res);
-    if (rc != PDK_ZOK) {
-        pdk_result_free(*res);
-        *res = NULL;
-        return cli_fail(c, rc, path);
-    }
-    return CLI_OK;
-}
-
 static pdk_watcher_fn watcher_if(bool watch)
 {
     return watch ? pdk_global_watcher : NULL;
@@ -146,9 +133,9 @@ int cli_visit_tree(struct cli *c, const char *path, bool watch,
     if (!call)
         return cli_fail(c, PDK_ZSYSTEMERROR, path);
     struct pdk_result *res = NULL;
-    int status =
-        finish(c, call, pdk_get_data(c->zk, path, watcher_if(watch), NULL, cli_call_done, call),
-               path, &res);
+    int status = cli_call_finish(
+        c, call, pdk_get_data(c->zk, path, watcher_if(watch), NULL, cli_call_done, call), path,
+        &res);
     pdk_result_free(res);
     if (status != CLI_OK)
         return status;
@@ -186,7 +173,7 @@ int cmd_ls(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int arg
     struct pdk_result *res;
     int submit =
         pdk_get_children(c->zk, path, with_stat, watcher_if(watch), NULL, cli_call_done, call);
-    if (finish(c, call, submit, path, &res) != CLI_OK)
+    if (cli_call_finish(c, call, submit, path, &res) != CLI_OK)
         return CLI_FAILED;
     sort_names(&res->strings);
     cli_print_list(c->out, res->strings.items, res->strings.count);
@@ -216,7 +203,7 @@ int cmd_get(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int ar
     struct pdk_result *res;
     int submit =
         pdk_get_data(c->zk, path, watcher_if(cli_opt_has(o, 'w')), NULL, cli_call_done, call);
-    if (finish(c, call, submit, path, &res) != CLI_OK)
+    if (cli_call_finish(c, call, submit, path, &res) != CLI_OK)
         return CLI_FAILED;
     if (res->data)
         fwrite(res->data, 1, (size_t)res->data_len, c->out);
@@ -246,7 +233,7 @@ int cmd_set(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int ar
     struct pdk_result *res;
     int submit =
         pdk_set_data(c->zk, path, data, (int32_t)strlen(data), version, cli_call_done, call);
-    if (finish(c, call, submit, path, &res) != CLI_OK)
+    if (cli_call_finish(c, call, submit, path, &res) != CLI_OK)
         return CLI_FAILED;
     if (cli_opt_has(o, 's') && res->stat)
         cli_print_stat(c->out, res->stat);
@@ -272,7 +259,7 @@ int cmd_stat(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int a
     struct pdk_result *res;
     int submit =
         pdk_exists(c->zk, path, watcher_if(cli_opt_has(o, 'w')), NULL, cli_call_done, call);
-    if (finish(c, call, submit, path, &res) != CLI_OK)
+    if (cli_call_finish(c, call, submit, path, &res) != CLI_OK)
         return CLI_FAILED;
     if (res->stat)
         cli_print_stat(c->out, res->stat);
@@ -391,8 +378,8 @@ int cmd_delete(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int
     if (!call)
         return cli_fail(c, PDK_ZSYSTEMERROR, path);
     struct pdk_result *res;
-    if (finish(c, call, pdk_delete(c->zk, path, version, cli_call_done, call), path, &res) !=
-        CLI_OK)
+    if (cli_call_finish(c, call, pdk_delete(c->zk, path, version, cli_call_done, call), path,
+                        &res) != CLI_OK)
         return CLI_FAILED;
     pdk_result_free(res);
     return CLI_OK;
@@ -441,7 +428,7 @@ static int list_subtree_bfs(struct cli *c, const char *root, struct path_list *t
             return cli_fail(c, PDK_ZSYSTEMERROR, node);
         struct pdk_result *res;
         int submit = pdk_get_children(c->zk, node, false, NULL, NULL, cli_call_done, call);
-        if (finish(c, call, submit, node, &res) != CLI_OK)
+        if (cli_call_finish(c, call, submit, node, &res) != CLI_OK)
             return CLI_FAILED;
         for (int32_t i = 0; i < res->strings.count; i++) {
             /* tree->items may move: take the parent path again each time. */
@@ -549,7 +536,7 @@ int cmd_get_all_children_number(struct cli *c, const struct cli_cmd *cmd, struct
         return cli_fail(c, PDK_ZSYSTEMERROR, path);
     struct pdk_result *res;
     int submit = pdk_get_all_children_number(c->zk, path, cli_call_done, call);
-    if (finish(c, call, submit, path, &res) != CLI_OK)
+    if (cli_call_finish(c, call, submit, path, &res) != CLI_OK)
         return CLI_FAILED;
     fprintf(c->out, "%d\n", res->number);
     pdk_result_free(res);
@@ -569,7 +556,7 @@ int cmd_get_ephemerals(struct cli *c, const struct cli_cmd *cmd, struct cli_opts
         return cli_fail(c, PDK_ZSYSTEMERROR, path);
     struct pdk_result *res;
     int submit = pdk_get_ephemerals(c->zk, path, cli_call_done, call);
-    if (finish(c, call, submit, path, &res) != CLI_OK)
+    if (cli_call_finish(c, call, submit, path, &res) != CLI_OK)
         return CLI_FAILED;
     cli_print_list(c->out, res->strings.items, res->strings.count);
     pdk_result_free(res);
@@ -585,7 +572,7 @@ int cmd_config(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int
         return cli_fail(c, PDK_ZSYSTEMERROR, config_node);
     struct pdk_result *res;
     int submit = pdk_get_config(c->zk, watcher_if(cli_opt_has(o, 'w')), NULL, cli_call_done, call);
-    if (finish(c, call, submit, config_node, &res) != CLI_OK)
+    if (cli_call_finish(c, call, submit, config_node, &res) != CLI_OK)
         return CLI_FAILED;
     const char *data = res->data ? res->data : "null";
     int32_t len = res->data ? res->data_len : 4;

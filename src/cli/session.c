@@ -159,6 +159,18 @@ int cli_call_wait(struct cli *c, struct cli_call *call, int submit_rc, struct pd
     return (*res)->rc;
 }
 
+int cli_call_finish(struct cli *c, struct cli_call *call, int submit_rc, const char *path,
+                    struct pdk_result **res)
+{
+    int rc = cli_call_wait(c, call, submit_rc, res);
+    if (rc != PDK_ZOK) {
+        pdk_result_free(*res);
+        *res = NULL;
+        return cli_fail(c, rc, path);
+    }
+    return CLI_OK;
+}
+
 void cli_poll_once(struct cli *c, int timeout_ms)
 {
     if (!c->zk)
