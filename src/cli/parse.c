@@ -7,6 +7,7 @@
 #include "cli/cli_int.h"
 
 #include "common/alloc.h"
+#include "common/digit.h"
 #include "common/err.h"
 
 #include <limits.h>
@@ -252,16 +253,8 @@ static bool parse_radix(const char *s, int radix, int64_t min, int64_t max, int6
     /* Accumulate negatively, as Java does, so that the minimum fits. */
     int64_t v = 0;
     for (; *s; s++) {
-        int d;
-        if (*s >= '0' && *s <= '9')
-            d = *s - '0';
-        else if (*s >= 'a' && *s <= 'z')
-            d = *s - 'a' + 10;
-        else if (*s >= 'A' && *s <= 'Z')
-            d = *s - 'A' + 10;
-        else
-            return false;
-        if (d >= radix)
+        int d = pd_digit_value(*s);
+        if (d < 0 || d >= radix)
             return false;
         if (v < (INT64_MIN + d) / radix)
             return false;

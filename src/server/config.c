@@ -33,6 +33,7 @@
 #include "server/config.h"
 
 #include "common/alloc.h"
+#include "common/digit.h"
 #include "common/err.h"
 #include "common/log.h"
 
@@ -278,16 +279,8 @@ static enum num_result parse_i64(const char *s, int base, int64_t *out)
     uint64_t v = 0;
     bool is_overflow = false;
     for (; *s; s++) {
-        int d;
-        if (*s >= '0' && *s <= '9')
-            d = *s - '0';
-        else if (*s >= 'a' && *s <= 'z')
-            d = *s - 'a' + 10;
-        else if (*s >= 'A' && *s <= 'Z')
-            d = *s - 'A' + 10;
-        else
-            return NUM_NOT_A_NUMBER;
-        if (d >= base)
+        int d = pd_digit_value(*s);
+        if (d < 0 || d >= base)
             return NUM_NOT_A_NUMBER;
         if (v > (limit - (uint64_t)d) / (uint64_t)base)
             is_overflow = true; /* keep scanning: "12x" is not a number, not an overflow */
@@ -983,17 +976,6 @@ static int read_logical(struct reader *r, struct buf *b, int *start_line)
     }
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads "XXXX" after a "\u"; returns the code unit or -1. */
 static long hex4(const char *s, const char *end)
 {
@@ -1001,7 +983,7 @@ static long hex4(const char *s, const char *end)
         return -1;
     long v = 0;
     for (int i = 0; i < 4; i++) {
-        int d = hex_digit(s[i]);
+        int d = pd_hex_digit(s[i]);
         if (d < 0)
             return -1;
         v = v * 16 + d;

@@ -17,6 +17,7 @@
 #include "storage/snapshot.h"
 
 #include "common/alloc.h"
+#include "common/digit.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/thp.h"
@@ -257,8 +258,8 @@ int snap_write(struct file_fs *fs, const char *dir, const struct tree *t,
     return snap_write_to(fs, dir, p->zxid, &b, errmsg, errlen);
 }
 
-int snap_write_buf(struct file_fs *fs, const char *dir, int64_t zxid, const void *data,
-                   size_t len, char *errmsg, size_t errlen)
+int snap_write_buf(struct file_fs *fs, const char *dir, int64_t zxid, const void *data, size_t len,
+                   char *errmsg, size_t errlen)
 {
     struct snap_body b = {.data = data, .len = len};
     return snap_write_to(fs, dir, zxid, &b, errmsg, errlen);
@@ -488,7 +489,7 @@ static bool parse_hex_long(const char *s, int64_t *out)
         return false;
     uint64_t v = 0;
     for (; *s; s++) {
-        int d = storage_hex_digit(*s);
+        int d = pd_hex_digit(*s);
         if (d < 0)
             return false;
         if (v > (UINT64_MAX >> 4))

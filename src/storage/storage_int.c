@@ -2,6 +2,7 @@
  * Helpers that several files of storage/ share (storage_int.h).
  */
 #include "storage/storage_int.h"
+#include "common/digit.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,7 +23,7 @@ size_t storage_parse_hex(const char *s, int64_t *zxid)
     uint64_t v = 0;
     size_t n = 0;
     int d;
-    while ((d = storage_hex_digit(s[n])) >= 0) {
+    while ((d = pd_hex_digit(s[n])) >= 0) {
         if (v > ((uint64_t)INT64_MAX >> 4))
             return 0; /* Long.parseLong overflows */
         v = v << 4 | (uint64_t)d;

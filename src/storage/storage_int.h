@@ -16,18 +16,6 @@
 void storage_errf(char *errmsg, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* The value of a hex digit of either case, or -1 for any other character. */
-static inline int storage_hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Reads the hex digits (either case) at the start of s, as Java's
  * Long.parseLong(s, 16) of them would: *zxid is set and the number of digits

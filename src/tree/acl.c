@@ -15,6 +15,7 @@
 #include "tree/tree_int.h"
 
 #include "common/alloc.h"
+#include "common/digit.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -320,17 +321,8 @@ static bool parse_java_int(const char *s, size_t n, int radix, int32_t *out)
         return false;
     int64_t v = 0;
     for (; i < n; i++) {
-        int d;
-        char ch = s[i];
-        if (ch >= '0' && ch <= '9')
-            d = ch - '0';
-        else if (ch >= 'a' && ch <= 'z')
-            d = ch - 'a' + 10;
-        else if (ch >= 'A' && ch <= 'Z')
-            d = ch - 'A' + 10;
-        else
-            return false;
-        if (d >= radix)
+        int d = pd_digit_value(s[i]);
+        if (d < 0 || d >= radix)
             return false;
         v = v * radix + d;
         if (v > (int64_t)INT32_MAX + 1)
