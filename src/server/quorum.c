@@ -84,6 +84,11 @@ struct link {
     uint8_t *in;          /* owned: bytes received, not yet consumed */
     size_t in_len, in_cap;
     struct jute_out pend; /* outbound bytes written before the connect finished */
+    /* quorum links: packets encoded this loop turn, written at its end by quorum_flush (one
+     * write() per link per turn instead of one per packet) */
+    struct jute_out out;
+    bool is_dirty;          /* on q->dirty */
+    struct link *dirty_next;
     /* learner: reading the database that follows a SNAP packet (see snap_scan) */
     bool is_in_snap;
     int64_t snap_zxid;
@@ -132,6 +137,8 @@ struct quorum {
     uv_tcp_t el_listener, q_listener;
     uv_timer_t timer; /* the core's next_deadline */
     struct link *links;
+    struct link *dirty; /* quorum links with bytes in `out` */
+    uv_idle_t flush_idle; /* runs while `dirty` is not empty: the loop does not block */
     struct arena arena; /* decoding scratch, reset per record */
     enum zab_state role;
     enum zab_phase phase;
@@ -228,8 +235,17 @@ static void on_link_closed(uv_handle_t *h)
             break;
         }
     }
+    if (l->is_dirty) {
+        for (struct link **pp = &q->dirty; *pp; pp = &(*pp)->dirty_next) {
+            if (*pp == l) {
+                *pp = l->dirty_next;
+                break;
+            }
+        }
+    }
     pd_free(l->in);
     jute_out_close(&l->pend);
+    jute_out_close(&l->out);
     pd_free(l);
 }
 
@@ -298,32 +314,102 @@ static void on_written(uv_write_t *req, int status)
         link_close(l, uv_strerror(status));
 }
 
-/* Writes len bytes (copied); buffered until an outbound connect finishes. */
+/* Hands data (owned by the write from here on) to libuv. */
+static void link_write_owned(struct link *l, uint8_t *data, size_t len)
+{
+    struct wreq *w = pd_malloc(sizeof(*w));
+    if (!w) {
+        pd_free(data);
+        link_close(l, "out of memory");
+        return;
+    }
+    w->data = data;
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    int rc = uv_write(&w->req, (uv_stream_t *)&l->tcp, &b, 1, on_written);
+    if (rc != 0) {
+        pd_free(data);
+        pd_free(w);
+        link_close(l, uv_strerror(rc));
+    }
+}
+
+/* Writes what l->out holds now. */
+static void link_flush(struct link *l)
+{
+    if (l->is_closing || l->out.len == 0)
+        return;
+    if (l->out.err) {
+        link_close(l, "out of memory");
+        return;
+    }
+    size_t n;
+    uint8_t *d = jute_out_steal(&l->out, &n);
+    link_write_owned(l, d, n);
+}
+
+static void on_flush_idle(uv_idle_t *h);
+
+/* The buffer a packet for l is encoded into: `pend` until an outbound connect finishes; for a
+ * connected quorum link `out`, written at the end of the loop turn (quorum_flush). NULL: write
+ * election records directly (link_write). */
+static struct jute_out *link_buffer(struct link *l)
+{
+    if (!l->is_connected)
+        return &l->pend;
+    if (l->kind != LINK_Q_IN && l->kind != LINK_Q_OUT)
+        return NULL;
+    if (!l->is_dirty) {
+        struct quorum *q = l->q;
+        if (!q->dirty && !q->is_stopping)
+            uv_idle_start(&q->flush_idle, on_flush_idle);
+        l->is_dirty = true;
+        l->dirty_next = q->dirty;
+        q->dirty = l;
+    }
+    return &l->out;
+}
+
+/* Writes len bytes (copied): corked per loop turn on quorum links, buffered until an outbound
+ * connect finishes, written at once on election links. */
 static void link_write(struct link *l, const void *data, size_t len)
 {
     if (l->is_closing || len == 0)
         return;
-    if (!l->is_connected) {
-        jute_put_raw(&l->pend, data, len);
+    struct jute_out *buf = link_buffer(l);
+    if (buf) {
+        jute_put_raw(buf, data, len);
         return;
     }
-    struct wreq *w = pd_malloc(sizeof(*w));
     uint8_t *copy = pd_malloc(len);
-    if (!w || !copy) {
-        pd_free(w);
-        pd_free(copy);
+    if (!copy) {
         link_close(l, "out of memory");
         return;
     }
     memcpy(copy, data, len);
-    w->data = copy;
-    uv_buf_t b = uv_buf_init((char *)copy, (unsigned)len);
-    int rc = uv_write(&w->req, (uv_stream_t *)&l->tcp, &b, 1, on_written);
-    if (rc != 0) {
-        pd_free(copy);
-        pd_free(w);
-        link_close(l, uv_strerror(rc));
+    link_write_owned(l, copy, len);
+}
+
+void quorum_flush(struct server *srv)
+{
+    struct quorum *q = srv->quorum;
+    if (!q)
+        return;
+    while (q->dirty) {
+        struct link *l = q->dirty;
+        q->dirty = l->dirty_next;
+        l->dirty_next = NULL;
+        l->is_dirty = false;
+        link_flush(l);
     }
+    uv_idle_stop(&q->flush_idle);
+}
+
+/* Packets queued after this turn's flush (server.c calls quorum_flush from its uv_check) go
+ * out at the start of the next turn, before the loop could block. */
+static void on_flush_idle(uv_idle_t *h)
+{
+    struct quorum *q = h->data;
+    quorum_flush(q->srv);
 }
 
 static struct link *link_new(struct quorum *q, enum link_kind kind, int64_t sid)
@@ -335,6 +421,7 @@ static struct link *link_new(struct quorum *q, enum link_kind kind, int64_t sid)
     l->kind = kind;
     l->sid = sid;
     jute_out_init(&l->pend);
+    jute_out_init(&l->out);
     uv_tcp_init(&q->srv->loop, &l->tcp);
     uv_tcp_nodelay(&l->tcp, 1);
     l->tcp.data = l;
@@ -804,8 +891,13 @@ static void q_send(struct quorum *q, const struct zab_msg *m, int64_t to)
         q_dial(q, p, NULL, 0);
         l = p->qlink;
     }
-    if (!l)
+    if (!l || l->is_closing)
         return;
+    struct jute_out *buf = link_buffer(l);
+    if (buf) {
+        encode_packet(q, m, buf); /* an append that fails sets buf->err: link_flush closes */
+        return;
+    }
     struct jute_out out;
     jute_out_init(&out);
     encode_packet(q, m, &out);
@@ -2232,6 +2324,8 @@ int quorum_start(struct server *srv)
     q->retry_timer.data = q;
     uv_timer_init(&srv->loop, &q->redial_timer);
     q->redial_timer.data = q;
+    uv_idle_init(&srv->loop, &q->flush_idle);
+    q->flush_idle.data = q;
     q->retry_sid = -1;
     jute_out_init(&q->retry_pend);
     uv_tcp_init(&srv->loop, &q->el_listener);
@@ -2333,6 +2427,9 @@ void quorum_stop(struct server *srv)
     uv_timer_stop(&q->redial_timer);
     if (!uv_is_closing((uv_handle_t *)&q->redial_timer))
         uv_close((uv_handle_t *)&q->redial_timer, NULL);
+    uv_idle_stop(&q->flush_idle);
+    if (!uv_is_closing((uv_handle_t *)&q->flush_idle))
+        uv_close((uv_handle_t *)&q->flush_idle, NULL);
     if (!uv_is_closing((uv_handle_t *)&q->el_listener))
         uv_close((uv_handle_t *)&q->el_listener, NULL);
     if (!uv_is_closing((uv_handle_t *)&q->q_listener))

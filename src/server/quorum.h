@@ -78,6 +78,9 @@ void quorum_revalidate(struct server *srv, int64_t session_id, int32_t timeout_m
 
 /* Storage thread: every storage op up to seq is durable. */
 void quorum_persisted(struct server *srv, uint64_t seq);
+/* Writes the quorum packets queued this loop turn, one write per link (server.c, from the
+ * end-of-turn check, after durable txns are applied). */
+void quorum_flush(struct server *srv);
 /* A client connection is going: forget its forwarded requests. */
 void quorum_conn_gone(struct server *srv, struct conn *c);
 
