@@ -119,7 +119,8 @@ struct fwd {
     int32_t op;
     int64_t started_ms;
     char *path; /* sync: the path to answer with (owned) */
-    struct fwd *next;
+    struct fwd *next, *prev;
+    struct fwd *hnext; /* writes: the next in its bucket of q->fwd_tab */
 };
 
 /* A blob handed to the storage thread, released once its seq is durable. */
@@ -145,6 +146,8 @@ struct quorum {
     int64_t leader;
     uint32_t epoch;
     struct fwd *fwd_head, *fwd_tail; /* forwarded writes, in forwarding order */
+    struct fwd **fwd_tab; /* the same, by (session, cxid): bind_txn runs for every txn */
+    size_t fwd_mask, n_fwd; /* buckets - 1 (0 while fwd_tab is NULL); entries */
     struct fwd *sync_head, *sync_tail; /* forwarded syncs, in forwarding order */
     struct held *held;
     size_t n_held, cap_held;
@@ -1432,27 +1435,104 @@ static void hold(struct quorum *q, uint64_t seq, struct zab_blob *b)
 }
 
 /* pipeline_bind_fn: a txn from the leader; was it one this learner forwarded? */
+static size_t fwd_bucket(const struct quorum *q, int64_t session_id, int32_t cxid)
+{
+    uint64_t h = (uint64_t)session_id * 0x9E3779B97F4A7C15u;
+    h ^= (uint64_t)(uint32_t)cxid * 0xC2B2AE3D27D4EB4Fu;
+    return (size_t)(h ^ (h >> 29)) & q->fwd_mask;
+}
+
+/* Indexes a forwarded write; false if the table cannot grow. */
+static bool fwd_index_add(struct quorum *q, struct fwd *f)
+{
+    if (q->n_fwd + 1 > q->fwd_mask) {
+        size_t n = q->fwd_mask ? (q->fwd_mask + 1) * 2 : 256;
+        struct fwd **tab = pd_calloc(n, sizeof(*tab));
+        if (!tab)
+            return false;
+        size_t old = q->fwd_tab ? q->fwd_mask + 1 : 0;
+        struct fwd **from = q->fwd_tab;
+        q->fwd_tab = tab;
+        q->fwd_mask = n - 1;
+        for (size_t i = 0; i < old; i++) {
+            for (struct fwd *e = from[i], *nx; e; e = nx) {
+                nx = e->hnext;
+                size_t b = fwd_bucket(q, e->session_id, e->cxid);
+                e->hnext = tab[b];
+                tab[b] = e;
+            }
+        }
+        pd_free(from);
+    }
+    size_t b = fwd_bucket(q, f->session_id, f->cxid);
+    f->hnext = q->fwd_tab[b];
+    q->fwd_tab[b] = f;
+    q->n_fwd++;
+    return true;
+}
+
+/* Finds the forwarded write (session, cxid) and takes it out of the index: the oldest of
+ * equals (a client that reuses an xid), as buckets are pushed at the front. */
+static struct fwd *fwd_index_take(struct quorum *q, int64_t session_id, int32_t cxid)
+{
+    if (!q->fwd_tab)
+        return NULL;
+    struct fwd **found = NULL;
+    for (struct fwd **pp = &q->fwd_tab[fwd_bucket(q, session_id, cxid)]; *pp;
+         pp = &(*pp)->hnext)
+        if ((*pp)->session_id == session_id && (*pp)->cxid == cxid)
+            found = pp;
+    if (!found)
+        return NULL;
+    struct fwd *f = *found;
+    *found = f->hnext;
+    f->hnext = NULL;
+    q->n_fwd--;
+    return f;
+}
+
+/* Takes f itself out of the index. */
+static void fwd_index_remove(struct quorum *q, struct fwd *f)
+{
+    if (!q->fwd_tab)
+        return;
+    for (struct fwd **pp = &q->fwd_tab[fwd_bucket(q, f->session_id, f->cxid)]; *pp;
+         pp = &(*pp)->hnext) {
+        if (*pp == f) {
+            *pp = f->hnext;
+            f->hnext = NULL;
+            q->n_fwd--;
+            return;
+        }
+    }
+}
+
+static void fwd_unlink(struct fwd **head, struct fwd **tail, struct fwd *f)
+{
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        *head = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    else
+        *tail = f->prev;
+    f->next = f->prev = NULL;
+}
+
 static void bind_txn(struct server *srv, const struct jute_txn_header *hdr,
                      struct pipeline_bind *out)
 {
     struct quorum *q = srv->quorum;
-    struct fwd *prev = NULL;
-    for (struct fwd *f = q->fwd_head; f; prev = f, f = f->next) {
-        if (f->session_id != hdr->client_id || f->cxid != hdr->cxid)
-            continue;
-        if (prev)
-            prev->next = f->next;
-        else
-            q->fwd_head = f->next;
-        if (q->fwd_tail == f)
-            q->fwd_tail = prev;
-        out->conn = f->conn;
-        out->op = f->op;
-        out->started_ms = f->started_ms;
-        pd_free(f->path);
-        pd_free(f);
+    struct fwd *f = fwd_index_take(q, hdr->client_id, hdr->cxid);
+    if (!f)
         return;
-    }
+    fwd_unlink(&q->fwd_head, &q->fwd_tail, f);
+    out->conn = f->conn;
+    out->op = f->op;
+    out->started_ms = f->started_ms;
+    pd_free(f->path);
+    pd_free(f);
 }
 
 static void fwd_free_list(struct fwd **head, struct fwd **tail)
@@ -1466,6 +1546,15 @@ static void fwd_free_list(struct fwd **head, struct fwd **tail)
     *tail = NULL;
 }
 
+/* Forgets every forwarded write (the index and the list). */
+static void fwd_free_writes(struct quorum *q)
+{
+    fwd_free_list(&q->fwd_head, &q->fwd_tail);
+    pd_free(q->fwd_tab);
+    q->fwd_tab = NULL;
+    q->fwd_mask = q->n_fwd = 0;
+}
+
 /* Every client connection ends (ZooKeeper shuts its ZooKeeperServer down on leaving a role);
  * clients reconnect to a serving server. */
 static void close_clients(struct quorum *q, const char *why)
@@ -1473,7 +1562,7 @@ static void close_clients(struct quorum *q, const char *why)
     for (struct conn *c = q->srv->conns; c; c = c->next)
         if (c->state != CONN_CLOSING)
             conn_close(c, why);
-    fwd_free_list(&q->fwd_head, &q->fwd_tail);
+    fwd_free_writes(q);
     fwd_free_list(&q->sync_head, &q->sync_tail);
 }
 
@@ -1517,9 +1606,7 @@ static void answer_syncs(struct quorum *q, uint32_t n)
 {
     while (n-- && q->sync_head) {
         struct fwd *f = q->sync_head;
-        q->sync_head = f->next;
-        if (!q->sync_head)
-            q->sync_tail = NULL;
+        fwd_unlink(&q->sync_head, &q->sync_tail, f);
         struct conn *c = f->conn;
         if (c) {
             struct jute_path_response resp = {.path = f->path};
@@ -1957,7 +2044,8 @@ static int propose_request(struct quorum *q, struct conn *c, int64_t session_id,
     return rc;
 }
 
-static struct fwd *fwd_push(struct fwd **head, struct fwd **tail, struct conn *c, int64_t sid,
+/* Appends a forwarded sync or write (indexed for bind_txn) to its list. */
+static struct fwd *fwd_push(struct quorum *q, bool is_sync, struct conn *c, int64_t sid,
                             int32_t cxid, int32_t op, int64_t started)
 {
     struct fwd *f = pd_calloc(1, sizeof(*f));
@@ -1968,6 +2056,13 @@ static struct fwd *fwd_push(struct fwd **head, struct fwd **tail, struct conn *c
     f->cxid = cxid;
     f->op = op;
     f->started_ms = started;
+    if (!is_sync && !fwd_index_add(q, f)) {
+        pd_free(f);
+        return NULL;
+    }
+    struct fwd **head = is_sync ? &q->sync_head : &q->fwd_head;
+    struct fwd **tail = is_sync ? &q->sync_tail : &q->fwd_tail;
+    f->prev = *tail;
     if (*tail)
         (*tail)->next = f;
     else
@@ -1976,21 +2071,20 @@ static struct fwd *fwd_push(struct fwd **head, struct fwd **tail, struct conn *c
     return f;
 }
 
-static void fwd_pop_tail(struct fwd **head, struct fwd **tail)
+/* Takes back the request fwd_push just added (it could not be sent). */
+static void fwd_pop_tail(struct quorum *q, bool is_sync)
 {
-    struct fwd *prev = NULL;
-    for (struct fwd *f = *head; f; prev = f, f = f->next) {
-        if (f == *tail) {
-            if (prev)
-                prev->next = NULL;
-            else
-                *head = NULL;
-            *tail = prev;
-            pd_free(f->path);
-            pd_free(f);
-            return;
-        }
+    struct fwd *f = is_sync ? q->sync_tail : q->fwd_tail;
+    if (!f)
+        return;
+    if (is_sync) {
+        fwd_unlink(&q->sync_head, &q->sync_tail, f);
+    } else {
+        fwd_index_remove(q, f);
+        fwd_unlink(&q->fwd_head, &q->fwd_tail, f);
     }
+    pd_free(f->path);
+    pd_free(f);
 }
 
 bool quorum_forward(struct conn *c, int32_t xid, int32_t op, const uint8_t *body, size_t len,
@@ -2007,9 +2101,7 @@ bool quorum_forward(struct conn *c, int32_t xid, int32_t op, const uint8_t *body
         }
     }
     bool is_sync = op == ZOO_OP_SYNC;
-    struct fwd **head = is_sync ? &q->sync_head : &q->fwd_head;
-    struct fwd **tail = is_sync ? &q->sync_tail : &q->fwd_tail;
-    struct fwd *f = fwd_push(head, tail, c, c->sess->id, xid, op, started_ms);
+    struct fwd *f = fwd_push(q, is_sync, c, c->sess->id, xid, op, started_ms);
     if (!f) {
         conn_close(c, "out of memory");
         return true;
@@ -2021,14 +2113,14 @@ bool quorum_forward(struct conn *c, int32_t xid, int32_t op, const uint8_t *body
         f->path = pd_strdup(path ? path : "/");
         arena_reset(&q->arena);
         if (!f->path || in.err) {
-            fwd_pop_tail(head, tail);
+            fwd_pop_tail(q, is_sync);
             conn_reply_empty(c, xid, srv->last_zxid, ZMARSHALLINGERROR);
             return true;
         }
     }
     int rc = propose_request(q, c, c->sess->id, xid, op, body, len);
     if (rc != 0) {
-        fwd_pop_tail(head, tail);
+        fwd_pop_tail(q, is_sync);
         conn_close(c, "not connected to a leader");
         return true;
     }
@@ -2041,14 +2133,14 @@ bool quorum_forward(struct conn *c, int32_t xid, int32_t op, const uint8_t *body
 bool quorum_forward_connect(struct conn *c, int64_t session_id, int32_t timeout_ms)
 {
     struct quorum *q = c->srv->quorum;
-    struct fwd *f = fwd_push(&q->fwd_head, &q->fwd_tail, c, session_id, 0,
-                             ZOO_OP_CREATESESSION, (int64_t)now_ms(q));
+    struct fwd *f = fwd_push(q, false, c, session_id, 0, ZOO_OP_CREATESESSION,
+                             (int64_t)now_ms(q));
     if (!f)
         return false;
     uint8_t body[4] = {(uint8_t)(timeout_ms >> 24), (uint8_t)(timeout_ms >> 16),
                        (uint8_t)(timeout_ms >> 8), (uint8_t)timeout_ms};
     if (propose_request(q, c, session_id, 0, ZOO_OP_CREATESESSION, body, 4) != 0) {
-        fwd_pop_tail(&q->fwd_head, &q->fwd_tail);
+        fwd_pop_tail(q, false);
         return false;
     }
     c->is_connecting = true;
@@ -2444,7 +2536,7 @@ void quorum_free(struct server *srv)
     for (size_t i = 0; i < q->n_held; i++)
         zab_blob_unref(q->held[i].blob);
     pd_free(q->held);
-    fwd_free_list(&q->fwd_head, &q->fwd_tail);
+    fwd_free_writes(q);
     fwd_free_list(&q->sync_head, &q->sync_tail);
     zab_free(q->z);
     snap_discard(q);
