@@ -85,6 +85,7 @@ int pipeline_submit(struct server *srv, const struct pipeline_req *r)
         .auth = r->auth,
         .ttl_enabled = srv->cfg.extended_types_enabled,
         .session_is_closing = r->session_is_closing,
+        .fail_with = r->fail_with,
     };
     int32_t prep_op = r->op;
     const void *req = r->request;

@@ -1924,14 +1924,16 @@ static void leader_request(struct quorum *q, int64_t from, struct zab_blob *b)
         pr.auth = NULL;
         break;
     case ZOO_OP_CLOSESESSION: {
+        /* A session this server does not know still gets its closeSession txn (as
+         * PrepRequestProcessor, which does not check it): the learner answers from it. */
         struct session *s = sess_find(&srv->sessions, r.session_id);
-        if (!s || s->is_closing)
-            return;
+        if (s && s->is_closing)
+            goto out;
         pr.kind = PIPE_CLOSE;
         pr.session_is_closing = true;
         pr.auth = NULL;
         rc = pipeline_submit(srv, &pr);
-        if (rc == 0)
+        if (rc == 0 && s)
             s->is_closing = true;
         goto out;
     }
@@ -1969,11 +1971,25 @@ static void leader_request(struct quorum *q, int64_t from, struct zab_blob *b)
         pd_warn("REQUEST of type %d from server %" PRId64 " ignored", r.type, from);
         goto out;
     }
-    if (body.err) {
-        /* TODO(#5): answer with an error txn as PrepRequestProcessor does for a bad body. */
+    if (body.err && pr.kind != PIPE_REQUEST) {
         pd_warn("malformed %s body in REQUEST from server %" PRId64, dispatch_op_name(r.type),
                 from);
         goto out;
+    }
+    if (body.err) {
+        /* PrepRequestProcessor logs an error txn for a body it cannot read; the learner
+         * answers its client from it (MARSHALLINGERROR) instead of never. */
+        pd_warn("malformed %s body in REQUEST from server %" PRId64, dispatch_op_name(r.type),
+                from);
+        pr.fail_with = ZMARSHALLINGERROR;
+        pr.request = NULL;
+        n_ops = 0;
+    } else if (pr.kind == PIPE_REQUEST) {
+        /* SessionTracker.checkSession: a session that expired (or is closing) while its
+         * request was on the way gets SESSIONEXPIRED, never an ephemeral it would not own. */
+        struct session *s = sess_find(&srv->sessions, r.session_id);
+        if (!s || s->is_closing)
+            pr.session_is_closing = true;
     }
     pr.n_ops = n_ops;
     rc = pipeline_submit(srv, &pr);

@@ -235,6 +235,7 @@ struct pipeline_req {
     int32_t timeout_ms;           /* PIPE_CONNECT: negotiated timeout */
     const struct tree_auth *auth; /* borrowed; NULL for server-made txns */
     bool session_is_closing;
+    int32_t fail_with; /* nonzero: log an error txn with this code (see tree_prep_ctx) */
 };
 
 /* Preps a txn and queues it; it is applied and answered once durable. 0 or PD_ENOMEM. */

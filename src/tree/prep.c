@@ -742,6 +742,10 @@ int tree_prep(struct tree *t, const struct tree_prep_ctx *ctx, int32_t op, const
                                         .zxid = ctx->zxid,
                                         .time = ctx->now_ms,
                                         .type = op};
+    if (ctx->fail_with) {
+        set_error(out, ctx->fail_with);
+        return 0;
+    }
     if (!request && op != ZOO_OP_CLOSESESSION && op != ZOO_OP_RECONFIG &&
         !(op == ZOO_OP_MULTI && n_ops == 0))
         return PD_EINVAL;

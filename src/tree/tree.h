@@ -198,6 +198,8 @@ struct tree_prep_ctx {
     bool ttl_enabled;             /* zookeeper.extendedTypesEnabled */
     bool session_is_closing;      /* every op but closeSession/deleteContainer gets SESSIONEXPIRED,
                                    * as SessionTracker.checkSession on a closing session */
+    int32_t fail_with;            /* nonzero: an error txn with this code and no request (a
+                                   * leader given a body it cannot decode: MARSHALLINGERROR) */
 };
 
 /* One op of a multi (14), or of a multiRead (22, not for tree_prep). */
