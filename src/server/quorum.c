@@ -155,6 +155,9 @@ struct quorum {
     char *qv_text; /* QuorumVerifier.toString() of our config (owned) */
     size_t qv_len;
     bool is_stopping;
+    /* leader gauges for mntr (a new Leader's, reset on every leadership) */
+    uint64_t leader_start_ms;
+    int64_t last_prop_size, min_prop_size, max_prop_size;
 };
 
 static void step(struct quorum *q, struct zab_event *ev);
@@ -1236,6 +1239,10 @@ static bool process_quorum(struct link *l, size_t *off)
                 return true;
             continue;
         }
+        if (l->kind == LINK_Q_OUT && m.type == ZAB_MSG_DIFF) /* as Learner.syncWithLeader */
+            pd_info("Getting a diff from the leader 0x%" PRIx64, (uint64_t)m.zxid);
+        else if (l->kind == LINK_Q_OUT && m.type == ZAB_MSG_TRUNC)
+            pd_info("Truncating log to get in sync with the leader 0x%" PRIx64, (uint64_t)m.zxid);
         if (l->kind == LINK_Q_IN && l->sid < 0) {
             if (m.type != ZAB_MSG_FOLLOWERINFO && m.type != ZAB_MSG_OBSERVERINFO) {
                 zab_blob_unref(m.data);
@@ -1410,6 +1417,10 @@ static void role_changed(struct quorum *q, const struct zab_update *up)
          * Sessions get a full timeout from now, as a new leader's SessionTracker does. */
         srv->next_zxid = zab_make_zxid(up->epoch, 1);
         sess_foreach(&srv->sessions, touch_all, q);
+    }
+    if (up->role == ZAB_LEADING && q->role != ZAB_LEADING) {
+        q->leader_start_ms = now_ms(q);
+        q->last_prop_size = q->min_prop_size = q->max_prop_size = -1;
     }
     if (up->role != q->role || up->phase != q->phase)
         pd_info("quorum: %s, phase %d, leader %" PRId64 ", epoch %u", zab_state_name(up->role),
@@ -1996,6 +2007,12 @@ int quorum_propose(struct server *srv, int64_t zxid, const uint8_t *payload, siz
         perform(q, &up);
         return PD_EIO;
     }
+    /* Leader.propose: proposalStats over the serialized request (header, txn, digest). */
+    q->last_prop_size = (int64_t)len;
+    if (q->min_prop_size < 0 || q->last_prop_size < q->min_prop_size)
+        q->min_prop_size = q->last_prop_size;
+    if (q->last_prop_size > q->max_prop_size)
+        q->max_prop_size = q->last_prop_size;
     if (up.proposed_zxid != zxid) {
         pd_error("fatal: the Zab core gave zxid 0x%" PRIx64 " to the txn prepped as 0x%" PRIx64,
                  (uint64_t)up.proposed_zxid, (uint64_t)zxid);
@@ -2049,7 +2066,7 @@ bool quorum_is_serving(const struct server *srv)
 const char *quorum_mode(const struct server *srv)
 {
     const struct quorum *q = srv->quorum;
-    if (q->phase != ZAB_PHASE_BROADCAST)
+    if (!quorum_serves_clients(srv))
         return NULL;
     switch (q->role) {
     case ZAB_LEADING:
@@ -2063,19 +2080,37 @@ const char *quorum_mode(const struct server *srv)
     }
 }
 
-int quorum_followers(const struct server *srv)
+bool quorum_serves_clients(const struct server *srv)
 {
     const struct quorum *q = srv->quorum;
-    int n = 0;
-    for (int i = 0; i < q->n_peers; i++)
-        if (q->peers[i].qlink && q->peers[i].qlink->kind == LINK_Q_IN)
-            n++;
-    return n;
+    return q->phase == ZAB_PHASE_BROADCAST && (q->role != ZAB_LEADING || srv->cfg.leader_serves);
 }
 
-int quorum_synced_followers(const struct server *srv)
+void quorum_gauges(const struct server *srv, struct quorum_gauges *g)
 {
-    return zab_synced_followers(srv->quorum->z);
+    struct quorum *q = srv->quorum;
+    static const char *const phases[] = {"", " - discovery", " - synchronization", " - broadcast"};
+    const char *role = q->role == ZAB_LEADING     ? "leading"
+                       : q->role == ZAB_FOLLOWING ? "following"
+                       : q->role == ZAB_OBSERVING ? "observing"
+                                                  : "looking";
+    snprintf(g->peer_state, sizeof(g->peer_state), "%s%s", role,
+             (unsigned)q->phase < 4 ? phases[q->phase] : "");
+    g->leader = q->leader == ZAB_SID_NONE ? -1 : q->leader;
+    g->quorum_size = 0;
+    for (size_t i = 0; i < srv->cfg.server_count; i++)
+        g->quorum_size += !srv->cfg.servers[i].is_observer;
+    g->is_leader = q->role == ZAB_LEADING;
+    g->learners = 0;
+    for (int i = 0; i < q->n_peers; i++)
+        if (q->peers[i].qlink && q->peers[i].qlink->kind == LINK_Q_IN)
+            g->learners++;
+    g->synced_followers = zab_synced_followers(q->z);
+    g->synced_observers = zab_synced_observers(q->z);
+    g->leader_uptime_ms = g->is_leader ? (int64_t)(now_ms(q) - q->leader_start_ms) : 0;
+    g->last_proposal_size = q->last_prop_size;
+    g->min_proposal_size = q->min_prop_size;
+    g->max_proposal_size = q->max_prop_size;
 }
 
 /* ---- start and stop ----------------------------------------------------------------------- */
