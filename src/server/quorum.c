@@ -66,6 +66,11 @@
  * once it has decided to lead, which may be after its followers decided to follow it. */
 #define QUORUM_CONNECT_TRIES    5
 #define QUORUM_CONNECT_RETRY_MS 100
+/* QuorumCnxManager.Listener: a failed bind of the election port is tried again a second later,
+ * electionPortBindRetry tries in all (0: forever); then the server exits with
+ * ExitCode.UNABLE_TO_BIND_QUORUM_PORT. The rest of the server runs meanwhile, as in 3.8. */
+#define QUORUM_BIND_RETRY_MS       1000
+#define QUORUM_EXIT_CANNOT_BIND    14
 
 enum link_kind { LINK_EL_OUT, LINK_EL_IN, LINK_Q_OUT, LINK_Q_IN };
 
@@ -158,6 +163,9 @@ struct quorum {
     /* leader gauges for mntr (a new Leader's, reset on every leadership) */
     uint64_t leader_start_ms;
     int64_t last_prop_size, min_prop_size, max_prop_size;
+    uv_timer_t bind_timer; /* the next try to bind the election port */
+    int bind_errors;       /* failed binds of the election port */
+    bool is_el_closed;     /* el_listener closed after a failed bind, may be initialised again */
 };
 
 static void step(struct quorum *q, struct zab_event *ev);
@@ -2187,6 +2195,58 @@ static int listen_on(struct quorum *q, uv_tcp_t *h, const char *host, int port,
     return 0;
 }
 
+static void on_el_listener_closed(uv_handle_t *h)
+{
+    struct quorum *q = h->data;
+    q->is_el_closed = true;
+}
+
+static void on_bind_timer(uv_timer_t *t);
+
+/* Binds the election port, or closes the listener and tries again in QUORUM_BIND_RETRY_MS
+ * (on_bind_timer ends the server after electionPortBindRetry failed tries). Returns 0, or
+ * PD_ECONFIG for an address that does not resolve. */
+static int bind_election(struct quorum *q)
+{
+    const struct config *cfg = &q->srv->cfg;
+    const struct config_server *me = config_find_server(cfg, cfg->my_id);
+    int rc = listen_on(q, &q->el_listener, me->host, me->election_port, on_el_accept, "election");
+    if (rc == 0 || rc == PD_ECONFIG)
+        return rc;
+    q->bind_errors++;
+    q->is_el_closed = false;
+    uv_close((uv_handle_t *)&q->el_listener, on_el_listener_closed);
+    uv_timer_start(&q->bind_timer, on_bind_timer, QUORUM_BIND_RETRY_MS, 0);
+    return 0;
+}
+
+static void on_bind_timer(uv_timer_t *t)
+{
+    struct quorum *q = t->data;
+    const struct config *cfg = &q->srv->cfg;
+    const struct config_server *me = config_find_server(cfg, cfg->my_id);
+    if (q->is_stopping)
+        return;
+    if (!q->is_el_closed) {
+        uv_timer_start(&q->bind_timer, on_bind_timer, 10, 0);
+        return;
+    }
+    if (cfg->election_port_bind_retry != 0 && q->bind_errors >= cfg->election_port_bind_retry) {
+        pd_error("cannot bind the election port %s:%d after %d tries (electionPortBindRetry=%d; "
+                 "0 retries forever); without it this server cannot take part in leader "
+                 "election: exiting with status %d",
+                 me->host, me->election_port, q->bind_errors, cfg->election_port_bind_retry,
+                 QUORUM_EXIT_CANNOT_BIND);
+        server_fatal(q->srv);
+        q->srv->exit_status = QUORUM_EXIT_CANNOT_BIND;
+        return;
+    }
+    uv_tcp_init(&q->srv->loop, &q->el_listener);
+    q->el_listener.data = q;
+    if (bind_election(q) != 0)
+        server_fatal(q->srv);
+}
+
 /* The last QUORUM_TAIL_MAX txns of the log, ending at srv->last_zxid (empty if the log does
  * not end there, e.g. a snapshot newer than the log). Caller unrefs the blobs. */
 static size_t read_tail(struct server *srv, struct zab_txn *tail)
@@ -2267,6 +2327,8 @@ int quorum_start(struct server *srv)
     q->retry_timer.data = q;
     uv_timer_init(&srv->loop, &q->redial_timer);
     q->redial_timer.data = q;
+    uv_timer_init(&srv->loop, &q->bind_timer);
+    q->bind_timer.data = q;
     q->retry_sid = -1;
     jute_out_init(&q->retry_pend);
     uv_tcp_init(&srv->loop, &q->el_listener);
@@ -2306,7 +2368,11 @@ int quorum_start(struct server *srv)
      * SIGPIPE, whose default action would end this server (seen when a leader is killed). */
     signal(SIGPIPE, SIG_IGN);
 
-    rc = listen_on(q, &q->el_listener, me->host, me->election_port, on_el_accept, "election");
+    if (cfg->election_port_bind_retry == 0)
+        pd_info("Election port bind maximum retries is infinite");
+    else
+        pd_info("Election port bind maximum retries is %d", cfg->election_port_bind_retry);
+    rc = bind_election(q);
     if (rc == 0)
         rc = listen_on(q, &q->q_listener, me->host, me->quorum_port, on_q_accept, "quorum");
     if (rc != 0)
@@ -2368,6 +2434,9 @@ void quorum_stop(struct server *srv)
     uv_timer_stop(&q->redial_timer);
     if (!uv_is_closing((uv_handle_t *)&q->redial_timer))
         uv_close((uv_handle_t *)&q->redial_timer, NULL);
+    uv_timer_stop(&q->bind_timer);
+    if (!uv_is_closing((uv_handle_t *)&q->bind_timer))
+        uv_close((uv_handle_t *)&q->bind_timer, NULL);
     if (!uv_is_closing((uv_handle_t *)&q->el_listener))
         uv_close((uv_handle_t *)&q->el_listener, NULL);
     if (!uv_is_closing((uv_handle_t *)&q->q_listener))

@@ -85,7 +85,10 @@ static void on_signal(uv_signal_t *h, int signum)
     struct server *srv = h->data;
     if (srv->is_stopping)
         return;
-    pd_info("received signal %d, shutting down", signum);
+    if (signum)
+        pd_info("received signal %d, shutting down", signum);
+    else
+        pd_info("shutting down after a fatal error");
     srv->is_stopping = true;
     uv_close((uv_handle_t *)&srv->listener, NULL);
     uv_timer_stop(&srv->tick_timer);
