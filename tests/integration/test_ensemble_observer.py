@@ -17,6 +17,7 @@ Every wait is bounded; only processes started here are stopped, by PID.
 """
 
 import os
+import shutil
 import threading
 import time
 
@@ -27,7 +28,7 @@ from kazoo.handlers.threading import KazooTimeoutError
 
 from zkensemble import Ensemble
 from zkutil import wait_until
-from zkwire import four_letter
+from zkwire import RawClient, four_letter, raw_session
 
 pytestmark = pytest.mark.skipif(not os.environ.get("PADDOCK_BIN"),
                                 reason="needs PADDOCK_BIN")
@@ -291,3 +292,176 @@ def test_observer_restart_catches_up_by_diff(ens):
     assert "/load-%04d" % written[-1] in ref
     for sid, tree in trees.items():
         assert tree == ref, "s%d differs from the leader" % sid
+
+
+def test_observer_sessions_live_and_move(ens):
+    leader = ens.wait_serving(timeout=30)
+    obs = ens.members[3]
+    follower = [m for m in ens.members[:3] if m is not leader][0]
+
+    # An idle session on the observer outlives its timeout many times: the
+    # observer passes its clients' activity to the leader (PING replies).
+    zo = KazooClient(hosts=obs.hosts, timeout=1.0)
+    zo.start(timeout=10)
+    assert zo._session_timeout <= 1000
+    zo.create("/idle-eph", b"", ephemeral=True)
+    time.sleep(4.0)
+    st = None
+    zk = client(leader)
+    zk.sync("/idle-eph")
+    st = zk.exists("/idle-eph")
+    close(zk)
+    assert st is not None and st.ephemeralOwner == zo.client_id[0]
+
+    close(zo)
+    for m in ens.members:
+        assert not exists_synced(m, "/idle-eph"), m.sid
+
+    # A session made on the observer moves to a follower and writes there,
+    # then back (the learner tells the leader: REVALIDATE).
+    c = raw_session(obs.client_port, timeout_ms=4000)
+    sid, pw = c.session_id, c.passwd
+    assert c.create("/moved", b"o", flags=1)[0] == 0     # ephemeral
+    c.close()
+    for m, data in ((follower, b"f"), (obs, b"o2")):
+        c = RawClient(m.client_port)
+        assert c.connect(session_id=sid, passwd=pw).session_id == sid
+        assert c.set_data("/moved", data)[0] == 0
+        assert c.get_data("/moved")[1][0] == data
+        c.close()
+    c = RawClient(leader.client_port)
+    c.connect(session_id=sid, passwd=pw)
+    assert c.close_session()[0] == 0
+    c.close()
+    for m in ens.members:
+        assert not exists_synced(m, "/moved"), m.sid
+
+
+def test_observer_follows_a_new_leader(ens):
+    leader = ens.wait_serving(timeout=30)
+    obs = ens.members[3]
+    zk = client(obs)
+    zk.create("/before", b"1")
+    close(zk)
+    leader.kill9()
+    rest = [m for m in ens.members if m is not leader]
+    new_leader = ens.wait_serving(members=rest, timeout=30)
+    assert new_leader is not obs
+    wait_until(lambda: mntr(obs).get("zk_observer_master_id") ==
+               str(new_leader.sid), timeout=20, what="observer follows")
+    zk = client(obs)
+    zk.create("/after", b"2")
+    close(zk)
+    for m in rest:
+        assert read_synced(m, "/before") == b"1"
+        assert read_synced(m, "/after") == b"2"
+
+
+def test_observer_far_behind_gets_snap(ens):
+    leader = ens.wait_serving(timeout=30)
+    obs = ens.members[3]
+    obs.kill9()
+    zk = client(leader)
+    zk.ensure_path("/bulk")
+    for start in range(0, 650, 100):
+        rs = [zk.create_async("/bulk/n%04d" % i, b"x")
+              for i in range(start, min(650, start + 100))]
+        for r in rs:
+            r.get(timeout=20)
+    close(zk)
+    obs.start()
+    ens.wait_serving(timeout=30)
+    with open(obs.log_path, "rb") as f:
+        assert b"loaded the leader's database" in f.read()
+    trees = {m.sid: tree_of(m) for m in ens.members}
+    assert "/bulk/n0649" in trees[obs.sid]
+    for sid, t in trees.items():
+        assert t == trees[leader.sid], "s%d differs" % sid
+
+
+# ---------------------------------------------------------------------------
+# Mixed: an Apache ZooKeeper 3.8 observer of a Paddock ensemble, and a
+# Paddock observer of an Apache ensemble.
+
+needs_java = pytest.mark.skipif(
+    not shutil.which("java")
+    or not os.path.exists("/usr/share/java/zookeeper.jar"),
+    reason="needs java and Debian's zookeeper")
+
+
+def observer_round(ens, obs, tag):
+    """Writes through every member; the observer sees them all, forwards its
+    own, and its session's ephemeral lives on every member."""
+    for m in ens.members:
+        zk = client(m, timeout=20)
+        zk.create("/%s-s%d" % (tag, m.sid), b"%d" % m.sid)
+        close(zk)
+    zo = client(obs, timeout=20)
+    zo.create("/%s-eph" % tag, b"e", ephemeral=True)
+    owner = zo.client_id[0]
+    zo.sync("/")
+    for m in ens.members:
+        assert zo.get("/%s-s%d" % (tag, m.sid))[0] == b"%d" % m.sid
+    for m in ens.members:
+        zk = client(m, timeout=20)
+        zk.sync("/")
+        st = zk.exists("/%s-eph" % tag)
+        close(zk)
+        assert st is not None and st.ephemeralOwner == owner, m.sid
+    close(zo)
+    for m in ens.members:
+        assert not exists_synced(m, "/%s-eph" % tag), m.sid
+
+
+@needs_java
+def test_apache_observer_of_paddock_ensemble():
+    ens = Ensemble(["paddock"] * 3 + ["zookeeper"], roles=ROLES)
+    try:
+        ens.start()
+        leader = ens.wait_serving(timeout=60)
+        obs = ens.members[3]
+        kv = wait_until(lambda: (lambda k: k if k.get("zk_synced_observers")
+                                 == "1" else None)(mntr(leader)),
+                        timeout=20, what="leader sees the Apache observer")
+        assert kv["zk_synced_followers"] == "2" and kv["zk_learners"] == "3"
+        observer_round(ens, obs, "a")
+        trees = {m.sid: tree_of(m) for m in ens.members}
+        for sid, t in trees.items():
+            assert t == trees[leader.sid], "s%d differs" % sid
+    except BaseException:
+        fail_logs(ens)
+        raise
+    finally:
+        ens.cleanup()
+
+
+@needs_java
+def test_paddock_observer_of_apache_ensemble():
+    ens = Ensemble(["zookeeper"] * 3 + ["paddock"], roles=ROLES)
+    try:
+        ens.start()
+        leader = ens.wait_serving(timeout=60)
+        obs = ens.members[3]
+        assert mntr(obs)["zk_observer_master_id"] == str(leader.sid)
+        observer_round(ens, obs, "a")
+
+        # Restarted after missing a few writes, it catches up by DIFF.
+        obs.kill9()
+        zk = client(leader, timeout=20)
+        for i in range(10):
+            zk.create("/missed-%d" % i, b"m")
+        close(zk)
+        obs.start()
+        ens.wait_serving(timeout=30)
+        observer_round(ens, obs, "b")
+        with open(obs.log_path, "rb") as f:
+            assert b"Getting a diff from the leader" in f.read()
+        trees = {m.sid: tree_of(m) for m in ens.members}
+        assert "/missed-9" in trees[obs.sid]
+        for sid, t in trees.items():
+            assert t == trees[leader.sid], "s%d differs" % sid
+    except BaseException:
+        fail_logs(ens)
+        raise
+    finally:
+        ens.cleanup()
