@@ -109,6 +109,8 @@ struct peer {
     bool has_last;                  /* note holds the last notification for this peer */
     struct zab_notification note;   /* the last one (re-sent on every new link) */
     bool want_dial;                 /* a dial held back by QUORUM_DIAL_MIN_MS is due */
+    bool has_addr;                  /* addr holds cs->host resolved (port 0) */
+    struct sockaddr_storage addr;
 };
 
 /* A request a learner forwarded: answered when its txn (or the leader's SYNC) arrives. */
@@ -474,11 +476,28 @@ static void on_el_connected(uv_connect_t *req, int status)
 
 static int resolve(const char *host, int port, struct sockaddr_storage *ss)
 {
-    if (strchr(host, ':'))
-        return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
-    if (strcmp(host, "localhost") == 0)
-        host = "127.0.0.1";
-    return uv_ip4_addr(host, port, (struct sockaddr_in *)ss);
+    return server_resolve(host, port, ss);
+}
+
+/* p's address with port: a host name is looked up once (at start, or at the first dial after
+ * a failed lookup) and kept, as QuorumServer resolves its addresses when it is made. */
+static int peer_addr(struct peer *p, int port, struct sockaddr_storage *ss)
+{
+    if (!p->has_addr) {
+        int rc = resolve(p->cs->host, 0, &p->addr);
+        if (rc != 0) {
+            pd_warn("cannot resolve %s (server.%" PRId64 "): %s", p->cs->host, p->cs->sid,
+                    uv_strerror(rc));
+            return rc;
+        }
+        p->has_addr = true;
+    }
+    *ss = p->addr;
+    if (ss->ss_family == AF_INET)
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+    return 0;
 }
 
 /* Makes the dials QUORUM_DIAL_MIN_MS held back (dial_election re-arms for any still early). */
@@ -517,7 +536,7 @@ static void dial_election(struct quorum *q, struct peer *p)
     }
     p->want_dial = false;
     struct sockaddr_storage ss;
-    if (resolve(p->cs->host, p->cs->election_port, &ss) != 0)
+    if (peer_addr(p, p->cs->election_port, &ss) != 0)
         return;
     struct link *l = link_new(q, LINK_EL_OUT, p->cs->sid);
     if (!l)
@@ -767,7 +786,7 @@ static void encode_packet(struct quorum *q, const struct zab_msg *m, struct jute
 static void q_dial(struct quorum *q, struct peer *p, const void *pend, size_t len)
 {
     struct sockaddr_storage ss;
-    if (resolve(p->cs->host, p->cs->quorum_port, &ss) != 0)
+    if (peer_addr(p, p->cs->quorum_port, &ss) != 0)
         return;
     struct link *l = link_new(q, LINK_Q_OUT, p->cs->sid);
     if (!l)
@@ -2337,6 +2356,10 @@ int quorum_start(struct server *srv)
     for (size_t i = 0; i < cfg->server_count; i++)
         if (cfg->servers[i].sid != q->self)
             q->peers[q->n_peers++].cs = &cfg->servers[i];
+    for (int i = 0; i < q->n_peers; i++) {
+        struct sockaddr_storage ss;
+        (void)peer_addr(&q->peers[i], 0, &ss); /* host names: looked up once, now */
+    }
     if (make_qv_text(q) != 0)
         return PD_ENOMEM;
     q->z = zab_new();

@@ -379,6 +379,31 @@ def test_observer_far_behind_gets_snap(ens):
         assert t == trees[leader.sid], "s%d differs" % sid
 
 
+def test_server_list_decides_the_role():
+    # QuorumPeerConfig.setupPeerType(): when peerType and the server list
+    # disagree, the server list wins (with a warning).  s4 is an observer in
+    # every server list but its zoo.cfg says nothing (participant); s1 says
+    # peerType=observer but is a participant in the server list.
+    ens = Ensemble(["paddock"] * 4, roles=ROLES,
+                   member_cfg={1: "peerType=observer\n"})
+    with open(ens.members[3].cfg_path) as f:
+        text = f.read().replace("peerType=observer\n", "")
+    with open(ens.members[3].cfg_path, "w") as f:
+        f.write(text)
+    try:
+        ens.start()
+        ens.wait_serving(timeout=30)
+        assert ens.members[3].mode() == "observer"
+        assert ens.members[0].mode() in ("leader", "follower")
+        assert "using the server list" in ens.members[0].log_tail(200)
+        assert "using the server list" in ens.members[3].log_tail(200)
+    except BaseException:
+        fail_logs(ens)
+        raise
+    finally:
+        ens.cleanup()
+
+
 # ---------------------------------------------------------------------------
 # Mixed: an Apache ZooKeeper 3.8 observer of a Paddock ensemble, and a
 # Paddock observer of an Apache ensemble.

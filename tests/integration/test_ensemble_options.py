@@ -12,6 +12,9 @@ many times, a second apart; then the server exits with status 14
 (ExitCode.UNABLE_TO_BIND_QUORUM_PORT).  Freed in time, the port is bound and
 the server joins its ensemble.
 
+Host names in server.N lines are resolved (a name /etc/hosts maps to
+127.0.0.1, so that only loopback is used).
+
 Every wait is bounded; only processes started here are stopped, by PID.
 """
 
@@ -191,4 +194,66 @@ def test_election_port_bind_retry_zero_is_forever():
         raise
     finally:
         blocker.close()
+        ens.cleanup()
+
+
+def loopback_name():
+    """A host name other than localhost that resolves to 127.0.0.1 only."""
+    names = [socket.gethostname()]
+    try:
+        with open("/etc/hosts") as f:
+            for line in f:
+                parts = line.split("#")[0].split()
+                if parts and parts[0] == "127.0.0.1":
+                    names += parts[1:]
+    except OSError:
+        pass
+    for n in names:
+        if n in ("localhost", "localhost.localdomain") or not n:
+            continue
+        try:
+            addrs = {a[4][0] for a in socket.getaddrinfo(n, None)}
+        except OSError:
+            continue
+        if addrs == {"127.0.0.1"}:
+            return n
+    return None
+
+
+def test_host_names_in_server_lines():
+    name = loopback_name()
+    if name is None:
+        pytest.skip("no host name other than localhost resolves to 127.0.0.1")
+    ens = Ensemble(["paddock"] * 3, host=name)
+    ens.start()
+    try:
+        leader = ens.wait_serving(timeout=30)
+        with open(leader.cfg_path) as f:
+            assert "server.1=%s:" % name in f.read()
+        zk = client(leader)
+        zk.create("/named", b"n")
+        close(zk)
+        for m in ens.members:
+            zk = client(m)
+            zk.sync("/named")
+            assert zk.get("/named")[0] == b"n"
+            close(zk)
+    except BaseException:
+        fail_logs(ens)
+        raise
+    finally:
+        ens.cleanup()
+
+
+def test_unresolvable_own_host_name_fails_clearly():
+    ens = Ensemble(["paddock"] * 3, host="no-such-host.invalid")
+    m = ens.members[0]
+    try:
+        m.start()
+        rc = m.proc.wait(timeout=20)
+        log = m.log_tail(40)
+        assert rc != 0, log
+        assert "no-such-host.invalid" in log, log
+        assert "AddressSanitizer" not in log and "runtime error" not in log
+    finally:
         ens.cleanup()

@@ -106,17 +106,18 @@ class Ensemble:
     """roles: one "participant" or "observer" per member (default: all
     participants).  An observer is marked ":observer" in every server list
     and gets peerType=observer in its own zoo.cfg, as ZooKeeper's docs ask.
-    member_cfg: {sid: extra zoo.cfg text for that member only}."""
+    member_cfg: {sid: extra zoo.cfg text for that member only}.
+    host: how the server lines name 127.0.0.1 (a name must resolve to it)."""
 
     def __init__(self, kinds, tick=TICK_TIME, extra_cfg="", roles=None,
-                 member_cfg=None):
+                 member_cfg=None, host="127.0.0.1"):
         self.base = tempfile.mkdtemp(prefix="paddock-ens-")
         roles = roles or ["participant"] * len(kinds)
         self.members = [Member(i + 1, k, self.base, roles[i])
                         for i, k in enumerate(kinds)]
-        lines = ["server.%d=127.0.0.1:%d:%d%s;127.0.0.1:%d" % (
-            m.sid, m.quorum_port, m.election_port,
-            ":observer" if m.role == "observer" else "", m.client_port)
+        lines = ["server.%d=%s:%d:%d%s;%s:%d" % (
+            m.sid, host, m.quorum_port, m.election_port,
+            ":observer" if m.role == "observer" else "", host, m.client_port)
             for m in self.members]
         for m in self.members:
             with open(m.cfg_path, "w") as f:
