@@ -57,6 +57,8 @@
 #define FOURLW_CHUNK_BYTES 8192
 /* NIOServerCnxnFactory: zookeeper.nio.sessionlessCnxnTimeout, also the expiry interval. */
 #define FOURLW_SESSIONLESS_CNXN_TIMEOUT_MS 10000
+/* AbstractFourLetterCommand.ZK_NOT_SERVING */
+#define NOT_SERVING "This ZooKeeper instance is not currently serving requests"
 
 /* ---- output helpers ----------------------------------------------------------------- */
 
@@ -210,7 +212,7 @@ static void cmd_stat(struct jute_out *o, struct conn *self, bool with_clients)
     /* Quorum mode: the role, or ZooKeeper's answer while not serving (StatCommand). */
     const char *mode = srv->quorum ? quorum_mode(srv) : "standalone";
     if (!mode) {
-        put(o, "This ZooKeeper instance is not currently serving requests\n");
+        put(o, NOT_SERVING "\n");
         return;
     }
     full_version(version, sizeof(version));
@@ -630,7 +632,7 @@ static void cmd_mntr(struct jute_out *o, struct server *srv)
     char version[128], avg[32];
     const char *mode = srv->quorum ? quorum_mode(srv) : "standalone";
     if (!mode) {
-        put(o, "This ZooKeeper instance is not currently serving requests\n");
+        put(o, NOT_SERVING "\n");
         return;
     }
     full_version(version, sizeof(version));
@@ -937,6 +939,34 @@ static bool run(struct conn *c, enum fourlw_cmd cmd, const uint8_t *data, size_t
 {
     struct server *srv = c->srv;
     struct jute_out *o = &c->out;
+    if (srv->quorum && !quorum_serves_clients(srv)) {
+        /* 3.8's commands that need a running ZooKeeperServer (isZKServerRunning) answer this
+         * while a member is not serving: electing, syncing, or leading with leaderServes=no. */
+        switch (cmd) {
+        case FLW_ISRO:
+            put(o, "null");
+            return true;
+        case FLW_HASH:
+            put(o, NOT_SERVING); /* DigestCommand: print, not println */
+            return true;
+        case FLW_CONF:
+        case FLW_CONS:
+        case FLW_CRST:
+        case FLW_DIRS:
+        case FLW_DUMP:
+        case FLW_MNTR:
+        case FLW_SRST:
+        case FLW_SRVR:
+        case FLW_STAT:
+        case FLW_WCHC:
+        case FLW_WCHP:
+        case FLW_WCHS:
+            put(o, NOT_SERVING "\n");
+            return true;
+        default:
+            break;
+        }
+    }
     switch (cmd) {
     case FLW_RUOK:
         put(o, "imok");

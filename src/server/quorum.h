@@ -50,7 +50,7 @@ void quorum_free(struct server *srv);
 bool quorum_can_propose(const struct server *srv);
 /* Follower or observer (any phase): client writes are forwarded, not prepped. */
 bool quorum_is_learner(const struct server *srv);
-/* In BROADCAST (leader or learner): client connections are served. */
+/* In BROADCAST (leader or learner); whether clients are served: quorum_serves_clients(). */
 bool quorum_is_serving(const struct server *srv);
 
 /*

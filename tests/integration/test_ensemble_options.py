@@ -87,6 +87,12 @@ def test_leader_serves_no():
         assert four_letter(leader.client_port, "srvr").strip() == NOT_SERVING
         assert four_letter(leader.client_port, "mntr").strip() == NOT_SERVING
         assert four_letter(leader.client_port, "ruok") == "imok"
+        # Every 4lw that needs a running ZooKeeperServer says so (3.8).
+        for w in ("stat", "cons", "conf", "dump", "wchs", "dirs", "srst"):
+            assert four_letter(leader.client_port, w) == NOT_SERVING + "\n", w
+        assert four_letter(leader.client_port, "isro") == "null"
+        assert four_letter(leader.client_port, "hash") == NOT_SERVING
+        assert four_letter(followers[0].client_port, "isro") == "rw"
 
         # The followers serve: writes through one are read on the other.
         zk = client(followers[0])
