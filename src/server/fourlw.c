@@ -985,6 +985,8 @@ static bool run(struct conn *c, enum fourlw_cmd cmd, const uint8_t *data, size_t
         return true;
     case FLW_SRST:
         stats_reset(&srv->stats);
+        if (srv->quorum)
+            quorum_reset_proposal_stats(srv);
         put(o, "Server stats reset.\n");
         return true;
     case FLW_CONF:

@@ -2140,6 +2140,12 @@ void quorum_gauges(const struct server *srv, struct quorum_gauges *g)
     g->max_proposal_size = q->max_prop_size;
 }
 
+void quorum_reset_proposal_stats(struct server *srv)
+{
+    struct quorum *q = srv->quorum;
+    q->last_prop_size = q->min_prop_size = q->max_prop_size = -1;
+}
+
 /* ---- start and stop ----------------------------------------------------------------------- */
 
 /* Reads dataDir/version-2/<name>; *out = fallback when the file is missing. */

@@ -99,6 +99,8 @@ struct quorum_gauges {
     int64_t last_proposal_size, min_proposal_size, max_proposal_size; /* -1 before the first */
 };
 void quorum_gauges(const struct server *srv, struct quorum_gauges *g);
+/* srst on a leader: its proposal sizes start again (Leader.getProposalStats().reset()). */
+void quorum_reset_proposal_stats(struct server *srv);
 /*
  * Serves clients: in BROADCAST, and not a leader with leaderServes=no (Leader.lead() then
  * never gives the connection factory its ZooKeeperServer: connections are closed and the 4lw

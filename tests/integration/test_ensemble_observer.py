@@ -190,6 +190,15 @@ def test_observer_follows_forwards_and_reports(ens):
     for m in ens.members:
         assert read_synced(m, "/via-observer") == b"O3"
 
+    # The leader's proposal sizes: set by the writes above, reset by srst.
+    kv = mntr(leader)
+    assert 0 < int(kv["zk_min_proposal_size"]) <= int(kv["zk_max_proposal_size"])
+    assert int(kv["zk_last_proposal_size"]) > 0
+    assert int(kv["zk_leader_uptime"]) > 0
+    assert four_letter(leader.client_port, "srst") == "Server stats reset.\n"
+    kv = mntr(leader)
+    assert kv["zk_min_proposal_size"] == kv["zk_max_proposal_size"] == "-1"
+
 
 def try_write(member, path, timeout=3.0):
     """True when a create through member succeeds within timeout."""
