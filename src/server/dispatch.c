@@ -87,8 +87,9 @@ bool dispatch_connect(struct conn *c, const uint8_t *frame, size_t len)
                 c->peer_port, len);
         return false;
     }
-    /* Quorum mode: only a server in BROADCAST serves clients (ZooKeeperServer not running). */
-    if (srv->quorum && !quorum_is_serving(srv))
+    /* Quorum mode: only a server in BROADCAST serves clients, and a leader only with
+     * leaderServes (otherwise "ZooKeeperServer not running": the connection is closed). */
+    if (srv->quorum && !quorum_serves_clients(srv))
         return false;
     c->is_old_client = !req.has_read_only;
     if (req.last_zxid_seen > srv->last_zxid) {

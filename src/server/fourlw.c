@@ -57,6 +57,8 @@
 #define FOURLW_CHUNK_BYTES 8192
 /* NIOServerCnxnFactory: zookeeper.nio.sessionlessCnxnTimeout, also the expiry interval. */
 #define FOURLW_SESSIONLESS_CNXN_TIMEOUT_MS 10000
+/* AbstractFourLetterCommand.ZK_NOT_SERVING */
+#define NOT_SERVING "This ZooKeeper instance is not currently serving requests"
 
 /* ---- output helpers ----------------------------------------------------------------- */
 
@@ -210,7 +212,7 @@ static void cmd_stat(struct jute_out *o, struct conn *self, bool with_clients)
     /* Quorum mode: the role, or ZooKeeper's answer while not serving (StatCommand). */
     const char *mode = srv->quorum ? quorum_mode(srv) : "standalone";
     if (!mode) {
-        put(o, "This ZooKeeper instance is not currently serving requests\n");
+        put(o, NOT_SERVING "\n");
         return;
     }
     full_version(version, sizeof(version));
@@ -628,16 +630,32 @@ static void cmd_mntr(struct jute_out *o, struct server *srv)
 {
     const struct server_stats *st = &srv->stats;
     char version[128], avg[32];
+    const char *mode = srv->quorum ? quorum_mode(srv) : "standalone";
+    if (!mode) {
+        put(o, NOT_SERVING "\n");
+        return;
+    }
     full_version(version, sizeof(version));
     kv_str(o, "version", version);
-    const char *mode = srv->quorum ? quorum_mode(srv) : "standalone";
-    kv_str(o, "server_state", mode ? mode : "looking");
+    kv_str(o, "server_state", mode);
+    /* Quorum mode: QuorumZooKeeperServer's peer_state, an observer's observer_master_id,
+     * and the leader's gauges (LeaderZooKeeperServer) where 3.8's gauge map puts them. */
+    struct quorum_gauges g = {.leader = -1};
+    if (srv->quorum) {
+        quorum_gauges(srv, &g);
+        kv_str(o, "peer_state", g.peer_state);
+        if (strcmp(mode, "observer") == 0)
+            kv_long(o, "observer_master_id", g.leader);
+    }
+    bool is_leader = srv->quorum && g.is_leader;
 
     /* Gauges, in 3.8's order. */
     stats_format_avg(avg, sizeof(avg), st->total_latency_ms, st->n_latency);
     kv_long(o, "ephemerals_count", tree_ephemeral_count(srv->tree));
     kv_long(o, "num_alive_connections", alive_connections(srv));
     kv_str(o, "avg_latency", avg);
+    if (is_leader)
+        kv_long(o, "min_proposal_size", g.min_proposal_size);
     kv_long(o, "outstanding_requests", 0); /* commit is immediate */
     kv_long(o, "znode_count", tree_node_count(srv->tree));
     kv_long(o, "global_sessions", (int64_t)srv->sessions.count);
@@ -645,25 +663,37 @@ static void cmd_mntr(struct jute_out *o, struct server *srv)
     kv_long(o, "last_client_response_size", st->last_response_bytes);
     kv_long(o, "packets_sent", st->packets_sent);
     kv_long(o, "packets_received", st->packets_received);
+    if (is_leader)
+        kv_long(o, "max_proposal_size", g.max_proposal_size);
     kv_long(o, "max_client_response_size", st->max_response_bytes);
+    if (is_leader)
+        kv_long(o, "synced_followers", g.synced_followers);
     kv_str(o, "connection_drop_probability", "0.0");
     kv_long(o, "watch_count", tree_watch_count(srv->tree));
+    if (is_leader) {
+        kv_long(o, "synced_non_voting_followers", 0); /* none without reconfig */
+        kv_long(o, "synced_observers", g.synced_observers);
+    }
     kv_long(o, "auth_failed_count", 0); /* 3.8 counts only TLS handshake failures */
     kv_long(o, "min_latency", st->min_latency_ms < 0 ? 0 : st->min_latency_ms);
     kv_long(o, "max_file_descriptor_count", max_fd_count());
     kv_long(o, "approximate_data_size", tree_approx_data_size(srv->tree));
     kv_long(o, "open_file_descriptor_count", open_fd_count());
-    if (srv->quorum && mode && strcmp(mode, "leader") == 0) {
-        /* Leader-only gauges (Leader's zk_followers, zk_synced_followers). */
-        kv_long(o, "followers", quorum_followers(srv));
-        kv_long(o, "synced_followers", quorum_synced_followers(srv));
+    if (is_leader) {
+        kv_long(o, "last_proposal_size", g.last_proposal_size);
+        kv_long(o, "pending_syncs", 0); /* syncs are answered in the core, not counted */
+        kv_long(o, "leader_uptime", g.leader_uptime_ms);
     }
     kv_long(o, "local_sessions", 0); /* no local sessions */
     kv_long(o, "uptime", server_wall_ms() - st->started_ms);
     kv_long(o, "max_latency", st->max_latency_ms);
     kv_long(o, "outstanding_tls_handshake", 0);
+    if (is_leader)
+        kv_long(o, "learners", g.learners);
     kv_long(o, "min_client_response_size", st->min_response_bytes);
     kv_long(o, "non_mtls_local_conn_count", 0);
+    if (srv->quorum)
+        kv_long(o, "quorum_size", g.quorum_size);
 
     for (size_t i = 0; i < sizeof(mntr_counters) / sizeof(mntr_counters[0]); i++)
         kv_long(o, mntr_counters[i], counter_value(st, mntr_counters[i]));
@@ -909,6 +939,34 @@ static bool run(struct conn *c, enum fourlw_cmd cmd, const uint8_t *data, size_t
 {
     struct server *srv = c->srv;
     struct jute_out *o = &c->out;
+    if (srv->quorum && !quorum_serves_clients(srv)) {
+        /* 3.8's commands that need a running ZooKeeperServer (isZKServerRunning) answer this
+         * while a member is not serving: electing, syncing, or leading with leaderServes=no. */
+        switch (cmd) {
+        case FLW_ISRO:
+            put(o, "null");
+            return true;
+        case FLW_HASH:
+            put(o, NOT_SERVING); /* DigestCommand: print, not println */
+            return true;
+        case FLW_CONF:
+        case FLW_CONS:
+        case FLW_CRST:
+        case FLW_DIRS:
+        case FLW_DUMP:
+        case FLW_MNTR:
+        case FLW_SRST:
+        case FLW_SRVR:
+        case FLW_STAT:
+        case FLW_WCHC:
+        case FLW_WCHP:
+        case FLW_WCHS:
+            put(o, NOT_SERVING "\n");
+            return true;
+        default:
+            break;
+        }
+    }
     switch (cmd) {
     case FLW_RUOK:
         put(o, "imok");
@@ -927,6 +985,8 @@ static bool run(struct conn *c, enum fourlw_cmd cmd, const uint8_t *data, size_t
         return true;
     case FLW_SRST:
         stats_reset(&srv->stats);
+        if (srv->quorum)
+            quorum_reset_proposal_stats(srv);
         put(o, "Server stats reset.\n");
         return true;
     case FLW_CONF:

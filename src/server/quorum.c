@@ -66,6 +66,11 @@
  * once it has decided to lead, which may be after its followers decided to follow it. */
 #define QUORUM_CONNECT_TRIES    5
 #define QUORUM_CONNECT_RETRY_MS 100
+/* QuorumCnxManager.Listener: a failed bind of the election port is tried again a second later,
+ * electionPortBindRetry tries in all (0: forever); then the server exits with
+ * ExitCode.UNABLE_TO_BIND_QUORUM_PORT. The rest of the server runs meanwhile, as in 3.8. */
+#define QUORUM_BIND_RETRY_MS       1000
+#define QUORUM_EXIT_CANNOT_BIND    14
 
 enum link_kind { LINK_EL_OUT, LINK_EL_IN, LINK_Q_OUT, LINK_Q_IN };
 
@@ -109,6 +114,8 @@ struct peer {
     bool has_last;                  /* note holds the last notification for this peer */
     struct zab_notification note;   /* the last one (re-sent on every new link) */
     bool want_dial;                 /* a dial held back by QUORUM_DIAL_MIN_MS is due */
+    bool has_addr;                  /* addr holds cs->host resolved (port 0) */
+    struct sockaddr_storage addr;
 };
 
 /* A request a learner forwarded: answered when its txn (or the leader's SYNC) arrives. */
@@ -165,6 +172,12 @@ struct quorum {
     char *qv_text; /* QuorumVerifier.toString() of our config (owned) */
     size_t qv_len;
     bool is_stopping;
+    /* leader gauges for mntr (a new Leader's, reset on every leadership) */
+    uint64_t leader_start_ms;
+    int64_t last_prop_size, min_prop_size, max_prop_size;
+    uv_timer_t bind_timer; /* the next try to bind the election port */
+    int bind_errors;       /* failed binds of the election port */
+    bool is_el_closed;     /* el_listener closed after a failed bind, may be initialised again */
 };
 
 static void step(struct quorum *q, struct zab_event *ev);
@@ -553,11 +566,28 @@ static void on_el_connected(uv_connect_t *req, int status)
 
 static int resolve(const char *host, int port, struct sockaddr_storage *ss)
 {
-    if (strchr(host, ':'))
-        return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
-    if (strcmp(host, "localhost") == 0)
-        host = "127.0.0.1";
-    return uv_ip4_addr(host, port, (struct sockaddr_in *)ss);
+    return server_resolve(host, port, ss);
+}
+
+/* p's address with port: a host name is looked up once (at start, or at the first dial after
+ * a failed lookup) and kept, as QuorumServer resolves its addresses when it is made. */
+static int peer_addr(struct peer *p, int port, struct sockaddr_storage *ss)
+{
+    if (!p->has_addr) {
+        int rc = resolve(p->cs->host, 0, &p->addr);
+        if (rc != 0) {
+            pd_warn("cannot resolve %s (server.%" PRId64 "): %s", p->cs->host, p->cs->sid,
+                    uv_strerror(rc));
+            return rc;
+        }
+        p->has_addr = true;
+    }
+    *ss = p->addr;
+    if (ss->ss_family == AF_INET)
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+    return 0;
 }
 
 /* Makes the dials QUORUM_DIAL_MIN_MS held back (dial_election re-arms for any still early). */
@@ -596,7 +626,7 @@ static void dial_election(struct quorum *q, struct peer *p)
     }
     p->want_dial = false;
     struct sockaddr_storage ss;
-    if (resolve(p->cs->host, p->cs->election_port, &ss) != 0)
+    if (peer_addr(p, p->cs->election_port, &ss) != 0)
         return;
     struct link *l = link_new(q, LINK_EL_OUT, p->cs->sid);
     if (!l)
@@ -846,7 +876,7 @@ static void encode_packet(struct quorum *q, const struct zab_msg *m, struct jute
 static void q_dial(struct quorum *q, struct peer *p, const void *pend, size_t len)
 {
     struct sockaddr_storage ss;
-    if (resolve(p->cs->host, p->cs->quorum_port, &ss) != 0)
+    if (peer_addr(p, p->cs->quorum_port, &ss) != 0)
         return;
     struct link *l = link_new(q, LINK_Q_OUT, p->cs->sid);
     if (!l)
@@ -1331,6 +1361,10 @@ static bool process_quorum(struct link *l, size_t *off)
                 return true;
             continue;
         }
+        if (l->kind == LINK_Q_OUT && m.type == ZAB_MSG_DIFF) /* as Learner.syncWithLeader */
+            pd_info("Getting a diff from the leader 0x%" PRIx64, (uint64_t)m.zxid);
+        else if (l->kind == LINK_Q_OUT && m.type == ZAB_MSG_TRUNC)
+            pd_info("Truncating log to get in sync with the leader 0x%" PRIx64, (uint64_t)m.zxid);
         if (l->kind == LINK_Q_IN && l->sid < 0) {
             if (m.type != ZAB_MSG_FOLLOWERINFO && m.type != ZAB_MSG_OBSERVERINFO) {
                 zab_blob_unref(m.data);
@@ -1591,6 +1625,10 @@ static void role_changed(struct quorum *q, const struct zab_update *up)
          * Sessions get a full timeout from now, as a new leader's SessionTracker does. */
         srv->next_zxid = zab_make_zxid(up->epoch, 1);
         sess_foreach(&srv->sessions, touch_all, q);
+    }
+    if (up->role == ZAB_LEADING && q->role != ZAB_LEADING) {
+        q->leader_start_ms = now_ms(q);
+        q->last_prop_size = q->min_prop_size = q->max_prop_size = -1;
     }
     if (up->role != q->role || up->phase != q->phase)
         pd_info("quorum: %s, phase %d, leader %" PRId64 ", epoch %u", zab_state_name(up->role),
@@ -2196,6 +2234,12 @@ int quorum_propose(struct server *srv, int64_t zxid, const uint8_t *payload, siz
         perform(q, &up);
         return PD_EIO;
     }
+    /* Leader.propose: proposalStats over the serialized request (header, txn, digest). */
+    q->last_prop_size = (int64_t)len;
+    if (q->min_prop_size < 0 || q->last_prop_size < q->min_prop_size)
+        q->min_prop_size = q->last_prop_size;
+    if (q->last_prop_size > q->max_prop_size)
+        q->max_prop_size = q->last_prop_size;
     if (up.proposed_zxid != zxid) {
         pd_error("fatal: the Zab core gave zxid 0x%" PRIx64 " to the txn prepped as 0x%" PRIx64,
                  (uint64_t)up.proposed_zxid, (uint64_t)zxid);
@@ -2249,7 +2293,7 @@ bool quorum_is_serving(const struct server *srv)
 const char *quorum_mode(const struct server *srv)
 {
     const struct quorum *q = srv->quorum;
-    if (q->phase != ZAB_PHASE_BROADCAST)
+    if (!quorum_serves_clients(srv))
         return NULL;
     switch (q->role) {
     case ZAB_LEADING:
@@ -2263,19 +2307,43 @@ const char *quorum_mode(const struct server *srv)
     }
 }
 
-int quorum_followers(const struct server *srv)
+bool quorum_serves_clients(const struct server *srv)
 {
     const struct quorum *q = srv->quorum;
-    int n = 0;
-    for (int i = 0; i < q->n_peers; i++)
-        if (q->peers[i].qlink && q->peers[i].qlink->kind == LINK_Q_IN)
-            n++;
-    return n;
+    return q->phase == ZAB_PHASE_BROADCAST && (q->role != ZAB_LEADING || srv->cfg.leader_serves);
 }
 
-int quorum_synced_followers(const struct server *srv)
+void quorum_gauges(const struct server *srv, struct quorum_gauges *g)
 {
-    return zab_synced_followers(srv->quorum->z);
+    struct quorum *q = srv->quorum;
+    static const char *const phases[] = {"", " - discovery", " - synchronization", " - broadcast"};
+    const char *role = q->role == ZAB_LEADING     ? "leading"
+                       : q->role == ZAB_FOLLOWING ? "following"
+                       : q->role == ZAB_OBSERVING ? "observing"
+                                                  : "looking";
+    snprintf(g->peer_state, sizeof(g->peer_state), "%s%s", role,
+             (unsigned)q->phase < 4 ? phases[q->phase] : "");
+    g->leader = q->leader == ZAB_SID_NONE ? -1 : q->leader;
+    g->quorum_size = 0;
+    for (size_t i = 0; i < srv->cfg.server_count; i++)
+        g->quorum_size += !srv->cfg.servers[i].is_observer;
+    g->is_leader = q->role == ZAB_LEADING;
+    g->learners = 0;
+    for (int i = 0; i < q->n_peers; i++)
+        if (q->peers[i].qlink && q->peers[i].qlink->kind == LINK_Q_IN)
+            g->learners++;
+    g->synced_followers = zab_synced_followers(q->z);
+    g->synced_observers = zab_synced_observers(q->z);
+    g->leader_uptime_ms = g->is_leader ? (int64_t)(now_ms(q) - q->leader_start_ms) : 0;
+    g->last_proposal_size = q->last_prop_size;
+    g->min_proposal_size = q->min_prop_size;
+    g->max_proposal_size = q->max_prop_size;
+}
+
+void quorum_reset_proposal_stats(struct server *srv)
+{
+    struct quorum *q = srv->quorum;
+    q->last_prop_size = q->min_prop_size = q->max_prop_size = -1;
 }
 
 /* ---- start and stop ----------------------------------------------------------------------- */
@@ -2350,6 +2418,58 @@ static int listen_on(struct quorum *q, uv_tcp_t *h, const char *host, int port,
     }
     pd_info("%s port %s:%d", what, host, port);
     return 0;
+}
+
+static void on_el_listener_closed(uv_handle_t *h)
+{
+    struct quorum *q = h->data;
+    q->is_el_closed = true;
+}
+
+static void on_bind_timer(uv_timer_t *t);
+
+/* Binds the election port, or closes the listener and tries again in QUORUM_BIND_RETRY_MS
+ * (on_bind_timer ends the server after electionPortBindRetry failed tries). Returns 0, or
+ * PD_ECONFIG for an address that does not resolve. */
+static int bind_election(struct quorum *q)
+{
+    const struct config *cfg = &q->srv->cfg;
+    const struct config_server *me = config_find_server(cfg, cfg->my_id);
+    int rc = listen_on(q, &q->el_listener, me->host, me->election_port, on_el_accept, "election");
+    if (rc == 0 || rc == PD_ECONFIG)
+        return rc;
+    q->bind_errors++;
+    q->is_el_closed = false;
+    uv_close((uv_handle_t *)&q->el_listener, on_el_listener_closed);
+    uv_timer_start(&q->bind_timer, on_bind_timer, QUORUM_BIND_RETRY_MS, 0);
+    return 0;
+}
+
+static void on_bind_timer(uv_timer_t *t)
+{
+    struct quorum *q = t->data;
+    const struct config *cfg = &q->srv->cfg;
+    const struct config_server *me = config_find_server(cfg, cfg->my_id);
+    if (q->is_stopping)
+        return;
+    if (!q->is_el_closed) {
+        uv_timer_start(&q->bind_timer, on_bind_timer, 10, 0);
+        return;
+    }
+    if (cfg->election_port_bind_retry != 0 && q->bind_errors >= cfg->election_port_bind_retry) {
+        pd_error("cannot bind the election port %s:%d after %d tries (electionPortBindRetry=%d; "
+                 "0 retries forever); without it this server cannot take part in leader "
+                 "election: exiting with status %d",
+                 me->host, me->election_port, q->bind_errors, cfg->election_port_bind_retry,
+                 QUORUM_EXIT_CANNOT_BIND);
+        server_fatal(q->srv);
+        q->srv->exit_status = QUORUM_EXIT_CANNOT_BIND;
+        return;
+    }
+    uv_tcp_init(&q->srv->loop, &q->el_listener);
+    q->el_listener.data = q;
+    if (bind_election(q) != 0)
+        server_fatal(q->srv);
 }
 
 /* The last QUORUM_TAIL_MAX txns of the log, ending at srv->last_zxid (empty if the log does
@@ -2434,6 +2554,8 @@ int quorum_start(struct server *srv)
     q->redial_timer.data = q;
     uv_idle_init(&srv->loop, &q->flush_idle);
     q->flush_idle.data = q;
+    uv_timer_init(&srv->loop, &q->bind_timer);
+    q->bind_timer.data = q;
     q->retry_sid = -1;
     jute_out_init(&q->retry_pend);
     uv_tcp_init(&srv->loop, &q->el_listener);
@@ -2442,6 +2564,10 @@ int quorum_start(struct server *srv)
     for (size_t i = 0; i < cfg->server_count; i++)
         if (cfg->servers[i].sid != q->self)
             q->peers[q->n_peers++].cs = &cfg->servers[i];
+    for (int i = 0; i < q->n_peers; i++) {
+        struct sockaddr_storage ss;
+        (void)peer_addr(&q->peers[i], 0, &ss); /* host names: looked up once, now */
+    }
     if (make_qv_text(q) != 0)
         return PD_ENOMEM;
     q->z = zab_new();
@@ -2473,7 +2599,11 @@ int quorum_start(struct server *srv)
      * SIGPIPE, whose default action would end this server (seen when a leader is killed). */
     signal(SIGPIPE, SIG_IGN);
 
-    rc = listen_on(q, &q->el_listener, me->host, me->election_port, on_el_accept, "election");
+    if (cfg->election_port_bind_retry == 0)
+        pd_info("Election port bind maximum retries is infinite");
+    else
+        pd_info("Election port bind maximum retries is %d", cfg->election_port_bind_retry);
+    rc = bind_election(q);
     if (rc == 0)
         rc = listen_on(q, &q->q_listener, me->host, me->quorum_port, on_q_accept, "quorum");
     if (rc != 0)
@@ -2538,6 +2668,9 @@ void quorum_stop(struct server *srv)
     uv_idle_stop(&q->flush_idle);
     if (!uv_is_closing((uv_handle_t *)&q->flush_idle))
         uv_close((uv_handle_t *)&q->flush_idle, NULL);
+    uv_timer_stop(&q->bind_timer);
+    if (!uv_is_closing((uv_handle_t *)&q->bind_timer))
+        uv_close((uv_handle_t *)&q->bind_timer, NULL);
     if (!uv_is_closing((uv_handle_t *)&q->el_listener))
         uv_close((uv_handle_t *)&q->el_listener, NULL);
     if (!uv_is_closing((uv_handle_t *)&q->q_listener))

@@ -50,7 +50,7 @@ void quorum_free(struct server *srv);
 bool quorum_can_propose(const struct server *srv);
 /* Follower or observer (any phase): client writes are forwarded, not prepped. */
 bool quorum_is_learner(const struct server *srv);
-/* In BROADCAST (leader or learner): client connections are served. */
+/* In BROADCAST (leader or learner); whether clients are served: quorum_serves_clients(). */
 bool quorum_is_serving(const struct server *srv);
 
 /*
@@ -86,8 +86,29 @@ void quorum_conn_gone(struct server *srv, struct conn *c);
 
 /* 4lw: "leader", "follower", "observer", or NULL while not serving (LOOKING / syncing). */
 const char *quorum_mode(const struct server *srv);
-/* Leader: learners connected (zk_followers) and followers in BROADCAST (zk_synced_followers). */
-int quorum_followers(const struct server *srv);
-int quorum_synced_followers(const struct server *srv);
+/*
+ * mntr's quorum gauges, as 3.8 names them: QuorumZooKeeperServer (peer_state, quorum_size),
+ * ObserverZooKeeperServer (observer_master_id) and LeaderZooKeeperServer (the rest).
+ */
+struct quorum_gauges {
+    char peer_state[48];     /* QuorumPeer.getDetailedPeerState(): "leading - broadcast" */
+    int64_t leader;          /* the leader's sid (observer_master_id), -1 if none */
+    int quorum_size;         /* voting members */
+    bool is_leader;          /* the leader-only gauges below are meaningful */
+    int learners;            /* learner connections (observers included) */
+    int synced_followers;    /* participants in BROADCAST (observers excluded) */
+    int synced_observers;    /* observers in BROADCAST */
+    int64_t leader_uptime_ms;
+    int64_t last_proposal_size, min_proposal_size, max_proposal_size; /* -1 before the first */
+};
+void quorum_gauges(const struct server *srv, struct quorum_gauges *g);
+/* srst on a leader: its proposal sizes start again (Leader.getProposalStats().reset()). */
+void quorum_reset_proposal_stats(struct server *srv);
+/*
+ * Serves clients: in BROADCAST, and not a leader with leaderServes=no (Leader.lead() then
+ * never gives the connection factory its ZooKeeperServer: connections are closed and the 4lw
+ * answer "not currently serving").
+ */
+bool quorum_serves_clients(const struct server *srv);
 
 #endif

@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -86,7 +88,10 @@ static void on_signal(uv_signal_t *h, int signum)
     struct server *srv = h->data;
     if (srv->is_stopping)
         return;
-    pd_info("received signal %d, shutting down", signum);
+    if (signum)
+        pd_info("received signal %d, shutting down", signum);
+    else
+        pd_info("shutting down after a fatal error");
     srv->is_stopping = true;
     uv_close((uv_handle_t *)&srv->listener, NULL);
     uv_timer_stop(&srv->tick_timer);
@@ -233,15 +238,42 @@ static bool same_dir(const char *a, const char *b)
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+int server_resolve(const char *host, int port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0 ||
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0)
+        return 0;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc != 0)
+        return rc == EAI_NONAME ? UV_EAI_NONAME : rc == EAI_AGAIN ? UV_EAI_AGAIN : UV_EAI_FAIL;
+    const struct addrinfo *pick = NULL;
+    for (const struct addrinfo *a = res; a && !pick; a = a->ai_next)
+        if (a->ai_family == AF_INET)
+            pick = a;
+    for (const struct addrinfo *a = res; a && !pick; a = a->ai_next)
+        if (a->ai_family == AF_INET6)
+            pick = a;
+    if (!pick) {
+        freeaddrinfo(res);
+        return UV_EAI_ADDRFAMILY;
+    }
+    memcpy(ss, pick->ai_addr, pick->ai_addrlen);
+    freeaddrinfo(res);
+    if (ss->ss_family == AF_INET)
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+    return 0;
+}
+
 static int listen_client_port(struct server *srv)
 {
     const char *addr = srv->cfg.client_port_address ? srv->cfg.client_port_address : "0.0.0.0";
     struct sockaddr_storage ss;
-    int rc;
-    if (strchr(addr, ':'))
-        rc = uv_ip6_addr(addr, srv->cfg.client_port, (struct sockaddr_in6 *)&ss);
-    else
-        rc = uv_ip4_addr(addr, srv->cfg.client_port, (struct sockaddr_in *)&ss);
+    int rc = server_resolve(addr, srv->cfg.client_port, &ss);
     if (rc != 0) {
         pd_error("clientPortAddress %s: %s", addr, uv_strerror(rc));
         return PD_ECONFIG;

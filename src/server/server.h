@@ -190,6 +190,13 @@ int server_main(const char *config_path);
 int64_t server_wall_ms(void);
 int64_t server_mono_ms(struct server *srv);
 
+/*
+ * host:port as a socket address: an IPv4 or IPv6 literal, or a host name looked up with
+ * getaddrinfo (blocking: for start-up and the rare retry), taking its first IPv4 address if it
+ * has one, as Java's InetAddress does by default. 0 or a libuv error code (UV_EAI_NONAME...).
+ */
+int server_resolve(const char *host, int port, struct sockaddr_storage *ss);
+
 /* conn.c */
 void conn_on_accept(uv_stream_t *listener, int status);
 /* Queues conn for writing at the end of this loop turn. */

@@ -552,6 +552,17 @@ int zab_synced_followers(const struct zab *z)
     return n;
 }
 
+int zab_synced_observers(const struct zab *z)
+{
+    if (z->role != ZAB_LEADING)
+        return 0;
+    int n = 0;
+    for (int i = 0; i < z->cfg.n_servers; i++)
+        if (z->lh[i].phase == LH_BROADCAST && !zab_is_voter_idx(z, i))
+            n++;
+    return n;
+}
+
 const char *zab_msg_name(int32_t type)
 {
     switch (type) {

@@ -355,6 +355,8 @@ pd_zxid zab_last_zxid(const struct zab *z);
 pd_zxid zab_commit_zxid(const struct zab *z);
 /* Leader: number of learners in BROADCAST (synced followers, observers excluded). */
 int zab_synced_followers(const struct zab *z);
+/* Leader: number of observers in BROADCAST (Leader.getObservingLearners). */
+int zab_synced_observers(const struct zab *z);
 
 /* Total order of FLE votes (FastLeaderElection.totalOrderPredicate without weights):
    true when (new_epoch, new_zxid, new_sid) beats (cur_epoch, cur_zxid, cur_sid). */

@@ -21,9 +21,10 @@ ZK_QUORUM_MAIN = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
 
 
 class Member:
-    def __init__(self, sid, kind, base):
+    def __init__(self, sid, kind, base, role="participant"):
         self.sid = sid
         self.kind = kind                      # "paddock" or "zookeeper"
+        self.role = role                      # "participant" or "observer"
         self.dir = os.path.join(base, "s%d" % sid)
         self.data = os.path.join(self.dir, "data")
         os.makedirs(self.data)
@@ -102,12 +103,21 @@ class Member:
 
 
 class Ensemble:
-    def __init__(self, kinds, tick=TICK_TIME, extra_cfg=""):
+    """roles: one "participant" or "observer" per member (default: all
+    participants).  An observer is marked ":observer" in every server list
+    and gets peerType=observer in its own zoo.cfg, as ZooKeeper's docs ask.
+    member_cfg: {sid: extra zoo.cfg text for that member only}.
+    host: how the server lines name 127.0.0.1 (a name must resolve to it)."""
+
+    def __init__(self, kinds, tick=TICK_TIME, extra_cfg="", roles=None,
+                 member_cfg=None, host="127.0.0.1"):
         self.base = tempfile.mkdtemp(prefix="paddock-ens-")
-        self.members = [Member(i + 1, k, self.base)
+        roles = roles or ["participant"] * len(kinds)
+        self.members = [Member(i + 1, k, self.base, roles[i])
                         for i, k in enumerate(kinds)]
-        lines = ["server.%d=127.0.0.1:%d:%d;127.0.0.1:%d" % (
-            m.sid, m.quorum_port, m.election_port, m.client_port)
+        lines = ["server.%d=%s:%d:%d%s;%s:%d" % (
+            m.sid, host, m.quorum_port, m.election_port,
+            ":observer" if m.role == "observer" else "", host, m.client_port)
             for m in self.members]
         for m in self.members:
             with open(m.cfg_path, "w") as f:
@@ -115,7 +125,10 @@ class Ensemble:
                 f.write("dataDir=%s\n" % m.data)
                 f.write("4lw.commands.whitelist=*\n")
                 f.write("admin.enableServer=false\n")
+                if m.role == "observer":
+                    f.write("peerType=observer\n")
                 f.write(extra_cfg)
+                f.write((member_cfg or {}).get(m.sid, ""))
                 f.write("\n".join(lines) + "\n")
 
     def start(self):
@@ -142,8 +155,10 @@ class Ensemble:
         while time.time() < deadline:
             modes = {m.sid: m.mode() for m in members}
             leaders = [m for m in members if modes[m.sid] == "leader"]
+            want = {m.sid: ("observer",) if m.role == "observer"
+                    else ("leader", "follower") for m in members}
             if (len(leaders) == 1 and
-                    all(v in ("leader", "follower") for v in modes.values())):
+                    all(modes[s] in want[s] for s in modes)):
                 return leaders[0]
             time.sleep(0.05)
         logs = "\n".join("--- s%d\n%s" % (m.sid, m.log_tail())
