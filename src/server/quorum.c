@@ -1601,6 +1601,8 @@ static void perform(struct quorum *q, const struct zab_update *up)
             break;
         case ZAB_STORE_TRUNCATE:
             op.kind = STORAGE_OP_TRUNCATE;
+            pd_info("sync: TRUNC to 0x%" PRIx64 " (tree at 0x%" PRIx64 ")", (uint64_t)st->zxid,
+                    (uint64_t)srv->last_zxid);
             pipeline_drop_after(srv, st->zxid);
             if (srv->last_zxid > st->zxid) {
                 /* TODO(#5): reload the tree from the truncated log instead of restarting. */
@@ -1643,6 +1645,9 @@ static void perform(struct quorum *q, const struct zab_update *up)
     /* 4. records */
     for (size_t i = 0; i < up->n_sends; i++) {
         q_send(q, &up->sends[i].msg, up->sends[i].to);
+        if (up->sends[i].msg.type == ZAB_MSG_TRUNC && q->role == ZAB_LEADING)
+            pd_info("sync: server %" PRId64 " by TRUNC to 0x%" PRIx64, up->sends[i].to,
+                    (uint64_t)up->sends[i].msg.zxid);
         if (up->sends[i].msg.type == ZAB_MSG_SNAP && q->role == ZAB_LEADING)
             send_database(q, up->sends[i].to, up->sends[i].msg.zxid);
     }
