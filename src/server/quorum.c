@@ -155,6 +155,8 @@ struct quorum {
     char *qv_text; /* QuorumVerifier.toString() of our config (owned) */
     size_t qv_len;
     bool is_stopping;
+    uint64_t reload_seq; /* a TRUNC below the applied tree: reload once this seq is durable */
+    int64_t reload_zxid; /* its truncation point */
 };
 
 static void step(struct quorum *q, struct zab_event *ev);
@@ -1468,23 +1470,14 @@ static void list_session(struct session *s, void *arg)
     v->items[v->n++] = s;
 }
 
-/*
- * SNAP_LOAD: the leader's database (decoded by snap_read) becomes this server's tree and
- * session table, as Learner.syncWithLeader's zk.getZKDatabase().deserializeSnapshot. Nothing
- * is being served (a learner in sync) and no txn is queued past it. False after server_fatal.
- */
-static bool install_snapshot(struct quorum *q, int64_t zxid)
+/* Closes every client connection and empties the session table, whose sessions are about to
+ * be replaced (SNAP_LOAD, a reload after TRUNC). False after server_fatal. */
+static bool drop_sessions(struct quorum *q, const char *why)
 {
     struct server *srv = q->srv;
-    if (!q->snap_tree || !q->snap_file) {
-        pd_error("fatal: the Zab core loads a snapshot the driver does not hold");
-        server_fatal(srv);
-        return false;
-    }
-    pipeline_drop_after(srv, -1);
     for (struct conn *c = srv->conns; c; c = c->next) {
         if (c->state != CONN_CLOSING)
-            conn_close(c, "server is loading the leader's database");
+            conn_close(c, why);
         if (c->sess)
             c->sess->conn = NULL;
         c->sess = NULL;
@@ -1500,6 +1493,26 @@ static bool install_snapshot(struct quorum *q, int64_t zxid)
         server_fatal(srv);
         return false;
     }
+    return true;
+}
+
+/*
+ * SNAP_LOAD: the leader's database (decoded by snap_read) becomes this server's tree and
+ * session table, as Learner.syncWithLeader's zk.getZKDatabase().deserializeSnapshot. Nothing
+ * is being served (a learner in sync) and no txn is queued past it. False after server_fatal.
+ */
+static bool install_snapshot(struct quorum *q, int64_t zxid)
+{
+    struct server *srv = q->srv;
+    if (!q->snap_tree || !q->snap_file) {
+        pd_error("fatal: the Zab core loads a snapshot the driver does not hold");
+        server_fatal(srv);
+        return false;
+    }
+    pipeline_drop_after(srv, -1);
+    if (!drop_sessions(q, "server is loading the leader's database"))
+        return false;
+    q->reload_seq = 0; /* a pending reload after TRUNC: this database replaces it */
     int64_t now = (int64_t)now_ms(q);
     for (size_t i = 0; i < q->n_snap_sessions; i++) {
         int rc = sess_add(&srv->sessions, q->snap_sessions[i].id, q->snap_sessions[i].timeout_ms,
@@ -1520,6 +1533,39 @@ static bool install_snapshot(struct quorum *q, int64_t zxid)
     pd_info("loaded the leader's database at zxid 0x%" PRIx64 " (%zu sessions)", (uint64_t)zxid,
             q->n_snap_sessions);
     return true;
+}
+
+/*
+ * The TRUNC that went below what the tree applied is on disk (see perform): rebuild the tree
+ * and the sessions from the snapshot and the log up to the truncation point, as ZooKeeper's
+ * ZKDatabase.truncateLog does (clear, truncate the log, loadDataBase). A server that replayed
+ * its whole log at start-up holds the uncommitted txns it logged; this drops them.
+ */
+static void reload_tree(struct quorum *q)
+{
+    struct server *srv = q->srv;
+    int64_t zxid = q->reload_zxid;
+    q->reload_seq = 0;
+    if (!drop_sessions(q, "server is reloading its database"))
+        return;
+    struct tree *t = tree_new(dispatch_deliver, srv);
+    if (!t) {
+        pd_error("fatal: out of memory reloading the tree");
+        server_fatal(srv);
+        return;
+    }
+    tree_free(srv->tree);
+    srv->tree = t;
+    srv->digest_log_n = 0;
+    srv->digest_log_head = 0;
+    if (recovery_reload(srv, zxid) != 0) {
+        pd_error("fatal: cannot reload the tree at 0x%" PRIx64 " after a TRUNC; stopping so "
+                 "that a restart loads it from disk",
+                 (uint64_t)zxid);
+        server_fatal(srv);
+        return;
+    }
+    srv->durable_zxid = srv->last_zxid;
 }
 
 static void collect_snap_session(struct session *s, void *arg)
@@ -1604,15 +1650,15 @@ static void perform(struct quorum *q, const struct zab_update *up)
             pd_info("sync: TRUNC to 0x%" PRIx64 " (tree at 0x%" PRIx64 ")", (uint64_t)st->zxid,
                     (uint64_t)srv->last_zxid);
             pipeline_drop_after(srv, st->zxid);
-            if (srv->last_zxid > st->zxid) {
-                /* TODO(#5): reload the tree from the truncated log instead of restarting. */
-                pd_error("the leader truncates this server's log to 0x%" PRIx64
-                         " below what its tree applied (0x%" PRIx64
-                         "); stopping so that a restart reloads from disk",
-                         (uint64_t)st->zxid, (uint64_t)srv->last_zxid);
-                storage_op(srv, &op);
-                server_fatal(srv);
-                return;
+            if (srv->last_zxid > st->zxid || q->reload_seq) {
+                /* The tree applied txns past the cut (replayed at start-up): it is reloaded
+                 * once the cut is durable (quorum_persisted), when the storage thread no
+                 * longer writes what came before. Nothing is applied until then: the core
+                 * commits nothing past zxid before NEWLEADER is acked, after this store. */
+                q->reload_seq = st->seq;
+                q->reload_zxid = st->zxid;
+                if (srv->durable_zxid > st->zxid)
+                    srv->durable_zxid = st->zxid;
             }
             break;
         case ZAB_STORE_ACCEPTED_EPOCH:
@@ -2022,6 +2068,8 @@ void quorum_persisted(struct server *srv, uint64_t seq)
         memmove(q->held, q->held + k, (q->n_held - k) * sizeof(*q->held));
         q->n_held -= k;
     }
+    if (q->reload_seq && seq >= q->reload_seq)
+        reload_tree(q);
     struct zab_event ev = {.type = ZAB_PERSISTED};
     ev.persisted.seq = seq;
     step(q, &ev);

@@ -92,6 +92,18 @@ def log_text(member):
         return f.read().decode(errors="replace")
 
 
+def sanitizer_reports(ens):
+    """{sid: first line} of an ASan/UBSan/LSan report in a server's log."""
+    out = {}
+    for m in ens.members:
+        for line in log_text(m).splitlines():
+            if ("Sanitizer" in line and "ERROR" in line) or \
+                    "runtime error:" in line:
+                out[m.sid] = line
+                break
+    return out
+
+
 @pytest.fixture
 def ens3():
     e = ProxiedEnsemble(["paddock"] * 3, tick=TICK, sync_limit=SYNC_LIMIT,
@@ -99,6 +111,9 @@ def ens3():
     e.start()
     try:
         yield e
+        e.stop()
+        reports = sanitizer_reports(e)
+        assert not reports, reports
     finally:
         e.cleanup()
 
@@ -173,3 +188,21 @@ def test_isolated_leader_heals_and_is_truncated(ens3):
     check_rejoined(ens3, leader, new, new_zxid, zk_old)
     print("\n%d unacknowledged txns truncated (0x%x..0x%x) in %.1f s"
           % (len(unacked), min(unacked), max(unacked), time.time() - t0))
+
+
+def test_restarted_leader_truncated_below_its_tree(ens3):
+    t0 = time.time()
+    leader, others, new, new_zxid, zk_old, unacked = \
+        cut_off_leader_with_unacked_writes(ens3)
+    leader.kill9()
+    ens3.heal()
+    leader.start()
+    check_rejoined(ens3, leader, new, new_zxid, zk_old)
+    text = log_text(leader)
+    # Start-up replayed the uncommitted txns into the tree ...
+    assert "recovered zxid 0x%x" % max(unacked) in text, text[-3000:]
+    # ... and the TRUNC reloaded it in place instead of stopping.
+    assert "reloaded the tree" in text, text[-3000:]
+    assert leader.proc.poll() is None
+    print("\nrestarted server truncated from 0x%x to 0x%x in %.1f s"
+          % (max(unacked), new_zxid, time.time() - t0))
