@@ -48,6 +48,7 @@
 #include "storage/txnlog.h"
 #include "zab/zab.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -104,6 +105,7 @@ struct peer {
     bool has_last;                  /* note holds the last notification for this peer */
     struct zab_notification note;   /* the last one (re-sent on every new link) */
     bool want_dial;                 /* a dial held back by QUORUM_DIAL_MIN_MS is due */
+    bool is_down_pending;           /* ZAB_PEER_DOWN waits for perform() to return */
 };
 
 /* A request a learner forwarded: answered when its txn (or the leader's SYNC) arrives. */
@@ -157,6 +159,7 @@ struct quorum {
     bool is_stopping;
     uint64_t reload_seq; /* a TRUNC below the applied tree: reload once this seq is durable */
     int64_t reload_zxid; /* its truncation point */
+    int n_performing;    /* perform() calls under way (nested: 1 at most) */
 };
 
 static void step(struct quorum *q, struct zab_event *ev);
@@ -272,6 +275,13 @@ static void link_close(struct link *l, const char *why)
         pd_info("quorum connection with server %" PRId64 " closed: %s", l->sid, why);
     uv_close((uv_handle_t *)&l->tcp, on_link_closed);
     if (was_quorum && !q->is_stopping) {
+        struct peer *p = peer_of(q, l->sid);
+        if (q->n_performing > 0 && p) {
+            /* Inside perform() (a connect that failed at once in q_dial, a write error): a
+             * step now would reuse the update arrays it walks. Reported when it returns. */
+            p->is_down_pending = true;
+            return;
+        }
         struct zab_event ev = {.type = ZAB_PEER_DOWN};
         ev.peer.peer = l->sid;
         step(q, &ev);
@@ -1628,7 +1638,7 @@ static void send_database(struct quorum *q, int64_t to, int64_t zxid)
     jute_out_close(&out);
 }
 
-static void perform(struct quorum *q, const struct zab_update *up)
+static void perform_update(struct quorum *q, const struct zab_update *up)
 {
     struct server *srv = q->srv;
     bool learner = up->role == ZAB_FOLLOWING || up->role == ZAB_OBSERVING;
@@ -1713,10 +1723,33 @@ static void perform(struct quorum *q, const struct zab_update *up)
     }
 }
 
+static void perform(struct quorum *q, const struct zab_update *up)
+{
+    q->n_performing++;
+    perform_update(q, up);
+    q->n_performing--;
+    if (q->n_performing > 0)
+        return;
+    /* quorum links that broke while the update was performed (see link_close) */
+    for (int i = 0; i < q->n_peers; i++) {
+        struct peer *p = &q->peers[i];
+        if (!p->is_down_pending)
+            continue;
+        p->is_down_pending = false;
+        if (q->is_stopping)
+            continue;
+        struct zab_event ev = {.type = ZAB_PEER_DOWN};
+        ev.peer.peer = p->cs->sid;
+        step(q, &ev);
+    }
+}
+
 static void step(struct quorum *q, struct zab_event *ev)
 {
     if (q->is_stopping)
         return;
+    /* The core's update arrays are perform()'s until it returns. */
+    assert(q->n_performing == 0);
     struct zab_update up;
     ev->now = now_ms(q);
     int rc = zab_step(q->z, ev, &up);
