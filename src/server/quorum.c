@@ -168,6 +168,7 @@ static void dial_election(struct quorum *q, struct peer *p);
 static void on_redial_timer(uv_timer_t *t);
 static void on_q_connected(uv_connect_t *req, int status);
 static void q_dial(struct quorum *q, struct peer *p, const void *pend, size_t len);
+static bool retry_leader_connect(struct link *l);
 
 /* Debug logging of election links and notifications: off unless PADDOCK_LOG_DEBUG is set in
  * the environment (quorum_start then lowers the log level to DEBUG). */
@@ -780,7 +781,10 @@ static void q_dial(struct quorum *q, struct peer *p, const void *pend, size_t le
         jute_put_raw(&l->pend, pend, len);
     if (q->retry_tries > 0)
         q->retry_tries++;
-    if (uv_tcp_connect(&l->connect, &l->tcp, (struct sockaddr *)&ss, on_q_connected) != 0)
+    /* A connect that fails at once (ENETUNREACH...) is retried as one that fails later, as
+     * Learner.LeaderConnector retries whatever connect() throws. */
+    if (uv_tcp_connect(&l->connect, &l->tcp, (struct sockaddr *)&ss, on_q_connected) != 0 &&
+        !retry_leader_connect(l))
         link_close(l, "cannot connect to the leader");
 }
 
