@@ -692,13 +692,16 @@ static int packet_to_msg(struct quorum *q, const struct jute_quorum_packet *p, s
     return in.err == PD_ENOMEM ? PD_ENOMEM : 0;
 }
 
-/* Learner PING reply data: {sessionId, timeout} for each session with a live connection here
- * (Learner.ping sends those touched since the last ping; a superset is harmless). */
+/* Learner PING reply data: {sessionId, timeout} for each session of a live connection here
+ * that was touched (a request or a ping from its client) since the last reply, as Learner.ping's
+ * touch table. Not every connected session: the leader must expire a client that is connected
+ * but silent (frozen), as it would one that is gone. */
 static void put_touches(struct quorum *q, struct jute_out *out)
 {
     for (struct conn *c = q->srv->conns; c; c = c->next) {
-        if (c->state != CONN_ACTIVE || !c->sess)
+        if (c->state != CONN_ACTIVE || !c->sess || !c->sess->is_touched)
             continue;
+        c->sess->is_touched = false;
         jute_put_long(out, c->sess->id);
         jute_put_int(out, c->sess->timeout_ms);
     }
