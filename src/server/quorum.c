@@ -22,8 +22,9 @@
  * A dial that QUORUM_DIAL_MIN_MS holds back (the smaller sid's connection we close and must
  * answer by dialling back, or a notification waiting for a link) is made once the limit
  * expires (redial_timer), not left to the core's next re-send, which backs off to 60 s.
- * A broken quorum link attached to a peer is ZAB_PEER_DOWN;
- * links the core closes or that are replaced are detached first and report nothing.
+ * A broken quorum link attached to a peer is ZAB_PEER_DOWN (stepped after perform() returns
+ * when it broke inside it); links the core closes or that are replaced are detached first and
+ * report nothing.
  *
  * Learner REQUEST blobs (the core treats them as opaque) are [vector<Id> authinfo][REQUEST
  * data] so that the client's auth ids travel with the request; encode_packet() splits them
