@@ -22,8 +22,9 @@
  * A dial that QUORUM_DIAL_MIN_MS holds back (the smaller sid's connection we close and must
  * answer by dialling back, or a notification waiting for a link) is made once the limit
  * expires (redial_timer), not left to the core's next re-send, which backs off to 60 s.
- * A broken quorum link attached to a peer is ZAB_PEER_DOWN;
- * links the core closes or that are replaced are detached first and report nothing.
+ * A broken quorum link attached to a peer is ZAB_PEER_DOWN (stepped after perform() returns
+ * when it broke inside it); links the core closes or that are replaced are detached first and
+ * report nothing.
  *
  * Learner REQUEST blobs (the core treats them as opaque) are [vector<Id> authinfo][REQUEST
  * data] so that the client's auth ids travel with the request; encode_packet() splits them
@@ -48,6 +49,7 @@
 #include "storage/txnlog.h"
 #include "zab/zab.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -116,6 +118,7 @@ struct peer {
     bool want_dial;                 /* a dial held back by QUORUM_DIAL_MIN_MS is due */
     bool has_addr;                  /* addr holds cs->host resolved (port 0) */
     struct sockaddr_storage addr;
+    bool is_down_pending;           /* ZAB_PEER_DOWN waits for perform() to return */
 };
 
 /* A request a learner forwarded: answered when its txn (or the leader's SYNC) arrives. */
@@ -178,6 +181,9 @@ struct quorum {
     uv_timer_t bind_timer; /* the next try to bind the election port */
     int bind_errors;       /* failed binds of the election port */
     bool is_el_closed;     /* el_listener closed after a failed bind, may be initialised again */
+    uint64_t reload_seq; /* a TRUNC below the applied tree: reload once this seq is durable */
+    int64_t reload_zxid; /* its truncation point */
+    int n_performing;    /* perform() calls under way (nested: 1 at most) */
 };
 
 static void step(struct quorum *q, struct zab_event *ev);
@@ -186,6 +192,7 @@ static void dial_election(struct quorum *q, struct peer *p);
 static void on_redial_timer(uv_timer_t *t);
 static void on_q_connected(uv_connect_t *req, int status);
 static void q_dial(struct quorum *q, struct peer *p, const void *pend, size_t len);
+static bool retry_leader_connect(struct link *l);
 
 /* Debug logging of election links and notifications: off unless PADDOCK_LOG_DEBUG is set in
  * the environment (quorum_start then lowers the log level to DEBUG). */
@@ -302,6 +309,13 @@ static void link_close(struct link *l, const char *why)
         pd_info("quorum connection with server %" PRId64 " closed: %s", l->sid, why);
     uv_close((uv_handle_t *)&l->tcp, on_link_closed);
     if (was_quorum && !q->is_stopping) {
+        struct peer *p = peer_of(q, l->sid);
+        if (q->n_performing > 0 && p) {
+            /* Inside perform() (a connect that failed at once in q_dial, a write error): a
+             * step now would reuse the update arrays it walks. Reported when it returns. */
+            p->is_down_pending = true;
+            return;
+        }
         struct zab_event ev = {.type = ZAB_PEER_DOWN};
         ev.peer.peer = l->sid;
         step(q, &ev);
@@ -799,13 +813,16 @@ static int packet_to_msg(struct quorum *q, const struct jute_quorum_packet *p, s
     return in.err == PD_ENOMEM ? PD_ENOMEM : 0;
 }
 
-/* Learner PING reply data: {sessionId, timeout} for each session with a live connection here
- * (Learner.ping sends those touched since the last ping; a superset is harmless). */
+/* Learner PING reply data: {sessionId, timeout} for each session of a live connection here
+ * that was touched (a request or a ping from its client) since the last reply, as Learner.ping's
+ * touch table. Not every connected session: the leader must expire a client that is connected
+ * but silent (frozen), as it would one that is gone. */
 static void put_touches(struct quorum *q, struct jute_out *out)
 {
     for (struct conn *c = q->srv->conns; c; c = c->next) {
-        if (c->state != CONN_ACTIVE || !c->sess)
+        if (c->state != CONN_ACTIVE || !c->sess || !c->sess->is_touched)
             continue;
+        c->sess->is_touched = false;
         jute_put_long(out, c->sess->id);
         jute_put_int(out, c->sess->timeout_ms);
     }
@@ -888,7 +905,10 @@ static void q_dial(struct quorum *q, struct peer *p, const void *pend, size_t le
         jute_put_raw(&l->pend, pend, len);
     if (q->retry_tries > 0)
         q->retry_tries++;
-    if (uv_tcp_connect(&l->connect, &l->tcp, (struct sockaddr *)&ss, on_q_connected) != 0)
+    /* A connect that fails at once (ENETUNREACH...) is retried as one that fails later, as
+     * Learner.LeaderConnector retries whatever connect() throws. */
+    if (uv_tcp_connect(&l->connect, &l->tcp, (struct sockaddr *)&ss, on_q_connected) != 0 &&
+        !retry_leader_connect(l))
         link_close(l, "cannot connect to the leader");
 }
 
@@ -1685,23 +1705,14 @@ static void list_session(struct session *s, void *arg)
     v->items[v->n++] = s;
 }
 
-/*
- * SNAP_LOAD: the leader's database (decoded by snap_read) becomes this server's tree and
- * session table, as Learner.syncWithLeader's zk.getZKDatabase().deserializeSnapshot. Nothing
- * is being served (a learner in sync) and no txn is queued past it. False after server_fatal.
- */
-static bool install_snapshot(struct quorum *q, int64_t zxid)
+/* Closes every client connection and empties the session table, whose sessions are about to
+ * be replaced (SNAP_LOAD, a reload after TRUNC). False after server_fatal. */
+static bool drop_sessions(struct quorum *q, const char *why)
 {
     struct server *srv = q->srv;
-    if (!q->snap_tree || !q->snap_file) {
-        pd_error("fatal: the Zab core loads a snapshot the driver does not hold");
-        server_fatal(srv);
-        return false;
-    }
-    pipeline_drop_after(srv, -1);
     for (struct conn *c = srv->conns; c; c = c->next) {
         if (c->state != CONN_CLOSING)
-            conn_close(c, "server is loading the leader's database");
+            conn_close(c, why);
         if (c->sess)
             c->sess->conn = NULL;
         c->sess = NULL;
@@ -1717,6 +1728,26 @@ static bool install_snapshot(struct quorum *q, int64_t zxid)
         server_fatal(srv);
         return false;
     }
+    return true;
+}
+
+/*
+ * SNAP_LOAD: the leader's database (decoded by snap_read) becomes this server's tree and
+ * session table, as Learner.syncWithLeader's zk.getZKDatabase().deserializeSnapshot. Nothing
+ * is being served (a learner in sync) and no txn is queued past it. False after server_fatal.
+ */
+static bool install_snapshot(struct quorum *q, int64_t zxid)
+{
+    struct server *srv = q->srv;
+    if (!q->snap_tree || !q->snap_file) {
+        pd_error("fatal: the Zab core loads a snapshot the driver does not hold");
+        server_fatal(srv);
+        return false;
+    }
+    pipeline_drop_after(srv, -1);
+    if (!drop_sessions(q, "server is loading the leader's database"))
+        return false;
+    q->reload_seq = 0; /* a pending reload after TRUNC: this database replaces it */
     int64_t now = (int64_t)now_ms(q);
     for (size_t i = 0; i < q->n_snap_sessions; i++) {
         int rc = sess_add(&srv->sessions, q->snap_sessions[i].id, q->snap_sessions[i].timeout_ms,
@@ -1737,6 +1768,39 @@ static bool install_snapshot(struct quorum *q, int64_t zxid)
     pd_info("loaded the leader's database at zxid 0x%" PRIx64 " (%zu sessions)", (uint64_t)zxid,
             q->n_snap_sessions);
     return true;
+}
+
+/*
+ * The TRUNC that went below what the tree applied is on disk (see perform): rebuild the tree
+ * and the sessions from the snapshot and the log up to the truncation point, as ZooKeeper's
+ * ZKDatabase.truncateLog does (clear, truncate the log, loadDataBase). A server that replayed
+ * its whole log at start-up holds the uncommitted txns it logged; this drops them.
+ */
+static void reload_tree(struct quorum *q)
+{
+    struct server *srv = q->srv;
+    int64_t zxid = q->reload_zxid;
+    q->reload_seq = 0;
+    if (!drop_sessions(q, "server is reloading its database"))
+        return;
+    struct tree *t = tree_new(dispatch_deliver, srv);
+    if (!t) {
+        pd_error("fatal: out of memory reloading the tree");
+        server_fatal(srv);
+        return;
+    }
+    tree_free(srv->tree);
+    srv->tree = t;
+    srv->digest_log_n = 0;
+    srv->digest_log_head = 0;
+    if (recovery_reload(srv, zxid) != 0) {
+        pd_error("fatal: cannot reload the tree at 0x%" PRIx64 " after a TRUNC; stopping so "
+                 "that a restart loads it from disk",
+                 (uint64_t)zxid);
+        server_fatal(srv);
+        return;
+    }
+    srv->durable_zxid = srv->last_zxid;
 }
 
 static void collect_snap_session(struct session *s, void *arg)
@@ -1799,7 +1863,7 @@ static void send_database(struct quorum *q, int64_t to, int64_t zxid)
     jute_out_close(&out);
 }
 
-static void perform(struct quorum *q, const struct zab_update *up)
+static void perform_update(struct quorum *q, const struct zab_update *up)
 {
     struct server *srv = q->srv;
     bool learner = up->role == ZAB_FOLLOWING || up->role == ZAB_OBSERVING;
@@ -1818,16 +1882,18 @@ static void perform(struct quorum *q, const struct zab_update *up)
             break;
         case ZAB_STORE_TRUNCATE:
             op.kind = STORAGE_OP_TRUNCATE;
+            pd_info("sync: TRUNC to 0x%" PRIx64 " (tree at 0x%" PRIx64 ")", (uint64_t)st->zxid,
+                    (uint64_t)srv->last_zxid);
             pipeline_drop_after(srv, st->zxid);
-            if (srv->last_zxid > st->zxid) {
-                /* TODO(#5): reload the tree from the truncated log instead of restarting. */
-                pd_error("the leader truncates this server's log to 0x%" PRIx64
-                         " below what its tree applied (0x%" PRIx64
-                         "); stopping so that a restart reloads from disk",
-                         (uint64_t)st->zxid, (uint64_t)srv->last_zxid);
-                storage_op(srv, &op);
-                server_fatal(srv);
-                return;
+            if (srv->last_zxid > st->zxid || q->reload_seq) {
+                /* The tree applied txns past the cut (replayed at start-up): it is reloaded
+                 * once the cut is durable (quorum_persisted), when the storage thread no
+                 * longer writes what came before. Nothing is applied until then: the core
+                 * commits nothing past zxid before NEWLEADER is acked, after this store. */
+                q->reload_seq = st->seq;
+                q->reload_zxid = st->zxid;
+                if (srv->durable_zxid > st->zxid)
+                    srv->durable_zxid = st->zxid;
             }
             break;
         case ZAB_STORE_ACCEPTED_EPOCH:
@@ -1860,6 +1926,9 @@ static void perform(struct quorum *q, const struct zab_update *up)
     /* 4. records */
     for (size_t i = 0; i < up->n_sends; i++) {
         q_send(q, &up->sends[i].msg, up->sends[i].to);
+        if (up->sends[i].msg.type == ZAB_MSG_TRUNC && q->role == ZAB_LEADING)
+            pd_info("sync: server %" PRId64 " by TRUNC to 0x%" PRIx64, up->sends[i].to,
+                    (uint64_t)up->sends[i].msg.zxid);
         if (up->sends[i].msg.type == ZAB_MSG_SNAP && q->role == ZAB_LEADING)
             send_database(q, up->sends[i].to, up->sends[i].msg.zxid);
     }
@@ -1879,10 +1948,33 @@ static void perform(struct quorum *q, const struct zab_update *up)
     }
 }
 
+static void perform(struct quorum *q, const struct zab_update *up)
+{
+    q->n_performing++;
+    perform_update(q, up);
+    q->n_performing--;
+    if (q->n_performing > 0)
+        return;
+    /* quorum links that broke while the update was performed (see link_close) */
+    for (int i = 0; i < q->n_peers; i++) {
+        struct peer *p = &q->peers[i];
+        if (!p->is_down_pending)
+            continue;
+        p->is_down_pending = false;
+        if (q->is_stopping)
+            continue;
+        struct zab_event ev = {.type = ZAB_PEER_DOWN};
+        ev.peer.peer = p->cs->sid;
+        step(q, &ev);
+    }
+}
+
 static void step(struct quorum *q, struct zab_event *ev)
 {
     if (q->is_stopping)
         return;
+    /* The core's update arrays are perform()'s until it returns. */
+    assert(q->n_performing == 0);
     struct zab_update up;
     ev->now = now_ms(q);
     int rc = zab_step(q->z, ev, &up);
@@ -2261,6 +2353,8 @@ void quorum_persisted(struct server *srv, uint64_t seq)
         memmove(q->held, q->held + k, (q->n_held - k) * sizeof(*q->held));
         q->n_held -= k;
     }
+    if (q->reload_seq && seq >= q->reload_seq)
+        reload_tree(q);
     struct zab_event ev = {.type = ZAB_PERSISTED};
     ev.persisted.seq = seq;
     step(q, &ev);

@@ -48,7 +48,13 @@ static int snap_session(void *arg, int64_t id, int32_t timeout_ms)
     return rc == PD_EEXIST ? 0 : rc;
 }
 
-int recovery_run(struct server *srv, const char *snap_dir, const char *log_dir)
+/*
+ * Snapshot + log into srv->tree and srv->sessions (both empty). upto < 0: start-up, the whole
+ * log, a torn tail is cut. upto >= 0: an in-place reload after a TRUNC (recovery_reload): the
+ * storage thread may be appending past upto meanwhile, so replay stops at the first txn after
+ * upto and nothing on disk is changed; a snapshot past upto is refused.
+ */
+static int load(struct server *srv, const char *snap_dir, const char *log_dir, int64_t upto)
 {
     int64_t zxid = 0;
     int64_t now = server_mono_ms(srv);
@@ -67,6 +73,11 @@ int recovery_run(struct server *srv, const char *snap_dir, const char *log_dir)
     } else if (rc != PD_ENOENT) {
         pd_error("cannot load a snapshot from %s: %s; refusing to start", snap_dir, errmsg);
         return rc;
+    }
+    if (upto >= 0 && zxid > upto) {
+        pd_error("%s/%s is newer than the truncation point 0x%" PRIx64, snap_dir, info.name,
+                 (uint64_t)upto);
+        return PD_ECORRUPT;
     }
     int64_t snap_zxid = zxid;
     /* A snapshot ZooKeeper wrote while it kept applying txns ("fuzzy") may hold changes up to
@@ -89,6 +100,8 @@ int recovery_run(struct server *srv, const char *snap_dir, const char *log_dir)
     while ((rc = txnlog_iter_next(it, &rec)) == 1) {
         if (rec.zxid <= zxid)
             continue;
+        if (upto >= 0 && rec.zxid > upto)
+            break;
         arena_reset(&a);
         struct tree_txn txn;
         struct tree_result res;
@@ -140,8 +153,18 @@ int recovery_run(struct server *srv, const char *snap_dir, const char *log_dir)
                  log_dir, txnlog_iter_errmsg(it));
         goto out;
     }
+    if (rc == 1) /* stopped at upto */
+        rc = 0;
     const struct txnlog_end *end = txnlog_iter_end(it);
-    if (end->is_torn) {
+    if (upto >= 0) {
+        if (zxid != upto) {
+            pd_error("the txn log in %s ends at 0x%" PRIx64
+                     ", not at the truncation point 0x%" PRIx64,
+                     log_dir, (uint64_t)zxid, (uint64_t)upto);
+            rc = PD_ECORRUPT;
+            goto out;
+        }
+    } else if (end->is_torn) {
         pd_warn("%s: torn record at offset %" PRIu64 " (%s): a write cut short by a crash, "
                 "never acknowledged; truncating the log after zxid 0x%" PRIx64,
                 end->file, end->offset, end->why, (uint64_t)zxid);
@@ -153,7 +176,12 @@ int recovery_run(struct server *srv, const char *snap_dir, const char *log_dir)
     }
     rc = 0;
     srv->last_zxid = zxid;
-    if (n > 0 || snap_zxid > 0)
+    if (upto >= 0)
+        pd_info("reloaded the tree at zxid 0x%" PRIx64 ": snapshot 0x%" PRIx64 " + %" PRId64
+                " logged txns, %" PRId64 " znodes, %zu sessions",
+                (uint64_t)zxid, (uint64_t)snap_zxid, n, tree_node_count(srv->tree),
+                srv->sessions.count);
+    else if (n > 0 || snap_zxid > 0)
         pd_info("recovered zxid 0x%" PRIx64 ": snapshot 0x%" PRIx64 " + %" PRId64
                 " logged txns, %" PRId64 " znodes, %zu sessions",
                 (uint64_t)zxid, (uint64_t)snap_zxid, n, tree_node_count(srv->tree),
@@ -162,4 +190,17 @@ out:
     arena_close(&a);
     txnlog_iter_free(it);
     return rc;
+}
+
+int recovery_run(struct server *srv, const char *snap_dir, const char *log_dir)
+{
+    return load(srv, snap_dir, log_dir, -1);
+}
+
+int recovery_reload(struct server *srv, int64_t upto)
+{
+    char snap_dir[4096], log_dir[4096];
+    snprintf(snap_dir, sizeof(snap_dir), "%s/version-2", srv->cfg.data_dir);
+    snprintf(log_dir, sizeof(log_dir), "%s/version-2", srv->cfg.data_log_dir);
+    return load(srv, snap_dir, log_dir, upto < 0 ? 0 : upto);
 }

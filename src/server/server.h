@@ -312,6 +312,10 @@ void server_note_digest(struct server *srv, int64_t zxid);
 /* recovery.c: loads the newest valid snapshot and replays the log after it into the tree
  * and session table; sets srv->last_zxid. 0, or an error already logged. */
 int recovery_run(struct server *srv, const char *snap_dir, const char *log_dir);
+/* The same into an empty tree and session table, from the data directory, up to and
+ * including zxid `upto` only (a TRUNC below what the tree applied; the log is already cut
+ * there). Changes nothing on disk. 0, or an error already logged. */
+int recovery_reload(struct server *srv, int64_t upto);
 /* snapshotter.c: fork-based snapshots. Starts one unless one runs; 0 if started. */
 int snapshotter_take(struct server *srv, const char *why);
 /* A txn was applied: take a snapshot when the randomised snapCount is reached. */

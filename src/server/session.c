@@ -207,6 +207,7 @@ static struct sess_bucket *bucket_at(struct sess_table *t, int64_t expire_at)
 
 int sess_touch(struct sess_table *t, struct session *s, int64_t now_ms)
 {
+    s->is_touched = true;
     int64_t at = ((now_ms + s->timeout_ms) / t->tick_ms + 1) * t->tick_ms;
     if (s->bucket && s->expire_at == at)
         return 0;

@@ -25,6 +25,7 @@ struct session {
     int32_t timeout_ms;              /* negotiated */
     int64_t expire_at;               /* ms, a multiple of tick_ms; 0 while not in a bucket */
     bool is_closing;                 /* closeSession prepped; no new ephemerals */
+    bool is_touched;                 /* touched since a learner last reported it (PING) */
     struct conn *conn;               /* current connection (borrowed), or NULL */
     struct session *hash_next;       /* table chain */
     struct sess_bucket *bucket;      /* expiry bucket (owned by the table) */

@@ -276,7 +276,8 @@ class ProxiedEnsemble(Ensemble):
     server gets its own zoo.cfg view: its own entry real, every peer at the
     proxy ports of the pair (self, peer)."""
 
-    def __init__(self, kinds, tick=200, sync_limit=5, init_limit=10):
+    def __init__(self, kinds, tick=200, sync_limit=5, init_limit=10,
+                 extra_cfg=""):
         super().__init__(kinds, tick=tick)
         self.net = NetProxy()
         self.sids = [m.sid for m in self.members]
@@ -296,6 +297,7 @@ class ProxiedEnsemble(Ensemble):
                 f.write("dataDir=%s\n" % a.data)
                 f.write("4lw.commands.whitelist=*\n")
                 f.write("admin.enableServer=false\n")
+                f.write(extra_cfg)
                 f.write("\n".join(lines) + "\n")
         self.net.start()
 

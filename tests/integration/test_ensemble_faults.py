@@ -341,3 +341,49 @@ def test_five_servers_lose_two_then_three():
         assert assert_same_tree(ens) == tree
     finally:
         ens.cleanup()
+
+
+def test_five_servers_kill_leader_under_write_load():
+    """kill -9 of the leader of 5 while two clients write through followers:
+    the other four elect a new leader, writes resume, no acknowledged write
+    is lost, and the old leader rejoins and agrees.  Prints the times."""
+    ens = ProxiedEnsemble(["paddock"] * 5, tick=TICK, sync_limit=SYNC_LIMIT)
+    ens.start()
+    writers = []
+    try:
+        leader = ens.wait_serving(timeout=30)
+        setup_base(leader)
+        zk = client(leader.hosts)
+        zk.create("/t/ctr", b"")
+        close(zk)
+        fol = [m for m in ens.members if m is not leader]
+        writers = [Writer(fol[0].hosts, "a"),
+                   Writer(",".join(m.hosts for m in fol[1:]), "b")]
+        for w in writers:
+            w.t.start()
+        assert wait_until(lambda: all(len(w.created) >= 5 for w in writers),
+                          10.0), "no write load before the kill"
+        n_before = [len(w.created) for w in writers]
+        t_kill = time.time()
+        leader.kill9()
+        new = ens.wait_serving(members=fol, timeout=20)
+        t_elected = time.time() - t_kill
+        assert new is not leader
+        assert wait_until(lambda: all(len(w.created) > n + 3 for w, n in
+                                      zip(writers, n_before)), 15.0), \
+            "writes did not resume on the four"
+        t_resumed = time.time() - t_kill
+        print("\n5 servers, leader s%d killed under load: new leader s%d "
+              "after %.0f ms, writes resumed after %.0f ms"
+              % (leader.sid, new.sid, t_elected * 1000, t_resumed * 1000))
+        leader.start()
+        assert ens.wait_serving(timeout=30) is new
+        time.sleep(0.5)
+        for w in writers:
+            w.finish()
+        tree = assert_same_tree(ens)
+        check_writers(tree, writers)
+    finally:
+        for w in writers:
+            w.stop.set()
+        ens.cleanup()
