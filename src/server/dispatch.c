@@ -105,8 +105,6 @@ bool dispatch_connect(struct conn *c, const uint8_t *frame, size_t len)
         timeout = lo;
     if (timeout > hi)
         timeout = hi;
-    int64_t now = server_mono_ms(srv);
-
     if (req.session_id != 0) {
         struct session *s = sess_find(&srv->sessions, req.session_id);
         if (s && s->conn && s->conn != c) {
@@ -116,22 +114,19 @@ bool dispatch_connect(struct conn *c, const uint8_t *frame, size_t len)
             conn_close(s->conn, "session reattached from another connection");
             s->conn = NULL;
         }
-        if (!s || s->is_closing || !sess_password_ok(req.session_id, &req.passwd)) {
-            pd_info("Invalid session 0x%" PRIx64 " for client %s:%d, probably expired",
-                    (uint64_t)req.session_id, c->peer_ip, c->peer_port);
-            send_connect_response(c, 0, 0, NULL);
-            conn_close(c, "invalid session");
+        bool pw_ok = sess_password_ok(req.session_id, &req.passwd);
+        /* A learner that does not know the session (yet: it may lag behind the leader) asks
+         * the leader and answers once it knows (Learner.validateSession). */
+        if (!s && pw_ok && srv->quorum && quorum_is_learner(srv) &&
+            quorum_await_session(c, req.session_id, timeout))
+            return true;
+        if (!s || s->is_closing || !pw_ok) {
+            dispatch_session_invalid(c, req.session_id);
             return true;
         }
-        attach(c, s);
-        sess_touch(&srv->sessions, s, now);
         if (srv->quorum && quorum_is_learner(srv))
             quorum_revalidate(srv, s->id, timeout);
-        uint8_t pw[ZOO_PASSWD_LEN];
-        sess_password(s->id, pw);
-        send_connect_response(c, timeout, s->id, pw);
-        pd_debug("reopened session 0x%" PRIx64 " from %s:%d", (uint64_t)s->id, c->peer_ip,
-                 c->peer_port);
+        dispatch_reopened(c, s, timeout);
         return true;
     }
 
@@ -156,6 +151,25 @@ bool dispatch_connect(struct conn *c, const uint8_t *frame, size_t len)
     }
     c->is_connecting = true;
     return true;
+}
+
+void dispatch_reopened(struct conn *c, struct session *s, int32_t timeout_ms)
+{
+    attach(c, s);
+    sess_touch(&c->srv->sessions, s, server_mono_ms(c->srv));
+    uint8_t pw[ZOO_PASSWD_LEN];
+    sess_password(s->id, pw);
+    send_connect_response(c, timeout_ms, s->id, pw);
+    pd_debug("reopened session 0x%" PRIx64 " from %s:%d", (uint64_t)s->id, c->peer_ip,
+             c->peer_port);
+}
+
+void dispatch_session_invalid(struct conn *c, int64_t session_id)
+{
+    pd_info("Invalid session 0x%" PRIx64 " for client %s:%d, probably expired",
+            (uint64_t)session_id, c->peer_ip, c->peer_port);
+    send_connect_response(c, 0, 0, NULL);
+    conn_close(c, "invalid session");
 }
 
 void dispatch_connected(struct conn *c, struct session *s, int32_t timeout_ms)

@@ -133,6 +133,16 @@ struct fwd {
     struct fwd *hnext; /* writes: the next in its bucket of q->fwd_tab */
 };
 
+/* Learner: a handshake held until the leader says whether its session is valid. */
+struct reval {
+    struct conn *conn; /* borrowed; NULL once the connection is gone */
+    int64_t session_id;
+    int32_t timeout_ms;
+    uint64_t deadline_ms; /* monotonic: refused if not settled by then */
+    bool is_valid;        /* the leader said valid: waits for the session to be applied here */
+    struct reval *next;
+};
+
 /* A blob handed to the storage thread, released once its seq is durable. */
 struct held {
     uint64_t seq;
@@ -159,6 +169,7 @@ struct quorum {
     struct fwd **fwd_tab; /* the same, by (session, cxid): bind_txn runs for every txn */
     size_t fwd_mask, n_fwd; /* buckets - 1 (0 while fwd_tab is NULL); entries */
     struct fwd *sync_head, *sync_tail; /* forwarded syncs, in forwarding order */
+    struct reval *revals;              /* held handshakes (learner) */
     struct held *held;
     size_t n_held, cap_held;
     uv_timer_t retry_timer; /* learner: the next try to reach the leader's quorum port */
@@ -187,6 +198,7 @@ struct quorum {
 };
 
 static void step(struct quorum *q, struct zab_event *ev);
+static void settle_revals(struct quorum *q);
 static void link_close(struct link *l, const char *why);
 static void dial_election(struct quorum *q, struct peer *p);
 static void on_redial_timer(uv_timer_t *t);
@@ -424,6 +436,8 @@ void quorum_flush(struct server *srv)
     struct quorum *q = srv->quorum;
     if (!q)
         return;
+    if (q->revals)
+        settle_revals(q);
     while (q->dirty) {
         struct link *l = q->dirty;
         q->dirty = l->dirty_next;
@@ -1296,6 +1310,21 @@ static void handle_revalidate(struct link *l, const struct jute_quorum_packet *p
     jute_get_revalidate_reply(&in, &r);
     if (in.err)
         return;
+    bool held = false;
+    for (struct reval *v = q->revals; v; v = v->next) {
+        if (v->session_id != r.session_id || v->is_valid)
+            continue;
+        held = true;
+        if (r.is_valid)
+            v->is_valid = true;
+        else
+            v->deadline_ms = 0; /* refused at the next settle */
+    }
+    if (held) {
+        /* The createSession txn came before this answer on the same link: once applied
+         * (pipeline_commit, at the end of this turn) the handshake can be answered. */
+        return;
+    }
     if (!r.is_valid) {
         /* the leader does not know the session (any more): end its connection here */
         struct session *s = sess_find(&q->srv->sessions, r.session_id);
@@ -1327,6 +1356,60 @@ void quorum_revalidate(struct server *srv, int64_t session_id, int32_t timeout_m
         link_write(p->qlink, out.data, out.len);
     jute_out_close(&data);
     jute_out_close(&out);
+}
+
+bool quorum_await_session(struct conn *c, int64_t session_id, int32_t timeout_ms)
+{
+    struct server *srv = c->srv;
+    struct quorum *q = srv->quorum;
+    struct peer *p = peer_of(q, q->leader);
+    if (!quorum_is_learner(srv) || !p || !p->qlink)
+        return false;
+    struct reval *v = pd_calloc(1, sizeof(*v));
+    if (!v)
+        return false;
+    v->conn = c;
+    v->session_id = session_id;
+    v->timeout_ms = timeout_ms;
+    /* Bounded by what a learner may lag: syncLimit ticks, as the leader's own deadline. */
+    v->deadline_ms = now_ms(q) + (uint64_t)srv->cfg.sync_limit * (uint64_t)srv->cfg.tick_ms;
+    v->next = q->revals;
+    q->revals = v;
+    c->is_connecting = true;
+    quorum_revalidate(srv, session_id, timeout_ms);
+    pd_info("session 0x%" PRIx64 " is not known here yet: asking the leader",
+            (uint64_t)session_id);
+    return true;
+}
+
+/* Answers the held handshakes that are settled: the session is applied here (valid at the
+ * leader), or the leader refused it, or the deadline passed. */
+static void settle_revals(struct quorum *q)
+{
+    uint64_t now = now_ms(q);
+    for (struct reval **pp = &q->revals; *pp;) {
+        struct reval *v = *pp;
+        struct conn *c = v->conn && v->conn->state != CONN_CLOSING ? v->conn : NULL;
+        struct session *s = c && v->is_valid ? sess_find(&q->srv->sessions, v->session_id)
+                                             : NULL;
+        bool ok = s && !s->is_closing;
+        if (c && !ok && now < v->deadline_ms) {
+            pp = &v->next;
+            continue;
+        }
+        *pp = v->next;
+        if (c) {
+            c->is_connecting = false;
+            if (ok) {
+                dispatch_reopened(c, s, v->timeout_ms);
+                if (c->is_held)
+                    conn_resume(c);
+            } else {
+                dispatch_session_invalid(c, v->session_id);
+            }
+        }
+        pd_free(v);
+    }
 }
 
 /* Consumes whole packets of a quorum link; returns false if the link closed. */
@@ -2305,6 +2388,9 @@ void quorum_conn_gone(struct server *srv, struct conn *c)
     for (struct fwd *f = q->sync_head; f; f = f->next)
         if (f->conn == c)
             f->conn = NULL;
+    for (struct reval *v = q->revals; v; v = v->next)
+        if (v->conn == c)
+            v->conn = NULL;
 }
 
 /* ---- leader: proposing ----------------------------------------------------------------- */
@@ -2781,6 +2867,11 @@ void quorum_free(struct server *srv)
     pd_free(q->held);
     fwd_free_writes(q);
     fwd_free_list(&q->sync_head, &q->sync_tail);
+    while (q->revals) {
+        struct reval *v = q->revals;
+        q->revals = v->next;
+        pd_free(v);
+    }
     zab_free(q->z);
     snap_discard(q);
     pd_free(q->snap_sessions);

@@ -75,6 +75,10 @@ bool quorum_forward_connect(struct conn *c, int64_t session_id, int32_t timeout_
  * closes the connection if the leader answers that the session is not valid.
  */
 void quorum_revalidate(struct server *srv, int64_t session_id, int32_t timeout_ms);
+/* Learner: c's handshake names session_id, unknown here. Asks the leader and holds c until
+ * the leader answers and (if valid) the session's txn is applied here; then the handshake is
+ * answered (dispatch_reopened or dispatch_session_invalid). False: no leader to ask. */
+bool quorum_await_session(struct conn *c, int64_t session_id, int32_t timeout_ms);
 
 /* Storage thread: every storage op up to seq is durable. */
 void quorum_persisted(struct server *srv, uint64_t seq);

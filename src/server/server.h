@@ -345,6 +345,11 @@ void dispatch_expire_sessions(struct server *srv, int64_t now_mono_ms);
 void dispatch_reap_containers(struct server *srv);
 /* The createSession txn of c's handshake is committed: attach and answer. */
 void dispatch_connected(struct conn *c, struct session *s, int32_t timeout_ms);
+/* The handshake of c reattaching to the existing session s succeeds. */
+void dispatch_reopened(struct conn *c, struct session *s, int32_t timeout_ms);
+/* The handshake of c names a session that does not exist (or a wrong password): say so and
+ * close c, as ZooKeeper does. */
+void dispatch_session_invalid(struct conn *c, int64_t session_id);
 /* True for the opcodes that make a txn (their replies wait for the log). */
 bool dispatch_is_write(int32_t op);
 /* ZooKeeper's short name of an opcode, as cons prints it ("CREA", "GETD"...). */

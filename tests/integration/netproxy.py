@@ -18,6 +18,7 @@ Faults (all bounded, all on 127.0.0.1):
                     "got through" but nothing else does).
   partition(g1, g2) block both ways between every member of g1 and of g2.
   isolate(sid)      partition({sid}, everyone else).
+  unblock(a, b)     lift block(a, b): the stalled bytes flow on (a delay).
   heal()            lift every block; connections that crossed a cut are reset
                     (RST), as TCP gives up on them, so nothing stale arrives
                     after healing.
@@ -115,6 +116,16 @@ class NetProxy:
             for p in self.pipes:
                 if {p.link.src, p.link.dst} == {a, b}:
                     p.crossed_cut = True
+
+    def unblock(self, a, b):
+        """Lifts block(a, b) alone: the stalled bytes flow on, as after a
+        delay; connections are kept (heal() resets those that crossed)."""
+        with self.lock:
+            self.blocked.discard((a, b))
+            for p in self.pipes:
+                pair = {p.link.src, p.link.dst}
+                if pair == {a, b} and (b, a) not in self.blocked:
+                    p.crossed_cut = False
 
     def partition(self, g1, g2):
         for a in g1:

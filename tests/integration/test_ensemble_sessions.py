@@ -21,6 +21,7 @@ Needs PADDOCK_BIN.
 """
 
 import os
+import threading
 import time
 
 import pytest
@@ -238,3 +239,48 @@ def test_reads_on_a_follower_keep_the_session(ens):
     c.close_session()
     c.close()
     assert wait_until(lambda: not exists_on(leader, "/r"), 10.0)
+
+
+def test_lagging_follower_asks_the_leader_about_a_new_session():
+    """A session created through the leader reattaches on a follower that has
+    not yet received its createSession txn (the leader -> follower direction
+    is stalled): the follower asks the leader (REVALIDATE) and answers once it
+    has applied the txn, instead of calling the session expired."""
+    from netproxy import ProxiedEnsemble
+    ens = ProxiedEnsemble(["paddock"] * 3)
+    ens.start()
+    try:
+        leader = ens.wait_serving(timeout=30)
+        fol = next(m for m in ens.members if m is not leader)
+        ens.net.block(leader.sid, fol.sid)
+        try:
+            first = RawClient(leader.client_port)
+            assert first.connect(timeout_ms=6000).timeout > 0
+            sid, pw = first.session_id, first.passwd
+            first.close()
+            again = RawClient(fol.client_port)
+            # Lift the stall well within syncLimit (5 ticks of 200 ms).
+            lift = threading.Timer(0.4, ens.net.unblock, (leader.sid, fol.sid))
+            lift.start()
+            t0 = time.time()
+            resp = again.connect(session_id=sid, passwd=pw, timeout_ms=6000)
+            waited = time.time() - t0
+            lift.join()
+        finally:
+            ens.net.unblock(leader.sid, fol.sid)
+        assert resp.timeout > 0 and resp.session_id == sid, resp
+        assert waited >= 0.3, "answered before the txn could have arrived"
+        assert "asking the leader" in log_text(fol)
+        # The session works on the follower: an ephemeral made through it is
+        # owned by it, on the leader too.
+        err, _ = again.create("/lag", b"x", flags=1)
+        assert err == 0, err
+        zk = client(leader.hosts)
+        try:
+            zk.sync("/lag")
+            assert zk.exists("/lag").ephemeralOwner == sid
+        finally:
+            close(zk)
+        again.close()
+    finally:
+        ens.cleanup()
