@@ -1907,6 +1907,17 @@ static void send_database(struct quorum *q, int64_t to, int64_t zxid)
         return;
     /* The commits this update carries are applied first: the tree must stand at zxid. */
     pipeline_commit(srv);
+    if (srv->last_zxid < zxid && q->role == ZAB_LEADING) {
+        /* A follower that became leader holds the old epoch's txns it logged but had not
+         * seen committed: they are the history it leads with (ZooKeeper's new leader loads
+         * its whole log). Without them here, a learner that needs SNAP could never get one
+         * before a quorum acknowledged NEWLEADER, which may need that very learner. */
+        size_t n = pipeline_apply_through(srv, zxid);
+        if (n)
+            pd_info("applied %zu txns of this server's log up to 0x%" PRIx64
+                    " before sending a snapshot",
+                    n, (uint64_t)zxid);
+    }
     if (srv->last_zxid != zxid) {
         pd_error("cannot send a snapshot of zxid 0x%" PRIx64 " to server %" PRId64
                  ": the tree is at 0x%" PRIx64,

@@ -249,6 +249,10 @@ struct pipeline_req {
 int pipeline_submit(struct server *srv, const struct pipeline_req *r);
 /* Applies and answers, in order, every queued txn up to srv->durable_zxid. */
 void pipeline_commit(struct server *srv);
+/* Quorum mode, a new leader before it serves: applies the txns queued from its log up to zxid
+ * (it was a follower; they belong to the history it leads with, as ZooKeeper's new leader
+ * loads its whole log). Returns how many were applied. */
+size_t pipeline_apply_through(struct server *srv, int64_t zxid);
 /* The connection is going: its queued txns still commit, unanswered. */
 void pipeline_conn_gone(struct server *srv, struct conn *c);
 /*
