@@ -464,6 +464,14 @@ PDK_API int pdk_add_watch(struct pdk_client *c, const char *path, int mode, pdk_
  */
 PDK_API int pdk_remove_watches(struct pdk_client *c, const char *path, int type,
                                pdk_watcher_fn watcher, void *wctx, pdk_completion_fn cb, void *ctx);
+/*
+ * The same with ZooKeeper's `local` flag (zkCli `removewatches -l`): when local is true the
+ * watches are removed here even if the server answers with an error or the connection is
+ * lost before it answers; if any were removed, cb completes with PDK_ZOK.
+ */
+PDK_API int pdk_remove_watches_local(struct pdk_client *c, const char *path, int type,
+                                     pdk_watcher_fn watcher, void *wctx, bool local,
+                                     pdk_completion_fn cb, void *ctx);
 /* whoAmI: result.infos (n_infos). */
 PDK_API int pdk_who_am_i(struct pdk_client *c, pdk_completion_fn cb, void *ctx);
 /*

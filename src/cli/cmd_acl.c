@@ -202,10 +202,8 @@ int cmd_remove_watches(struct cli *c, const struct cli_cmd *cmd, struct cli_opts
         type = PDK_WATCH_CHILDREN;
     else if (cli_opt_has(o, 'd'))
         type = PDK_WATCH_DATA;
-    /*
-     * -l (remove locally when the server cannot be reached) is accepted but
-     * the library always asks the server: libpaddock has no local-only removal.
-     */
+    /* -l: removed here too when the server fails or cannot be reached */
+    bool local = cli_opt_has(o, 'l');
     const char *path = o->args[1];
     if (cli_bad_path(c, path, false))
         return CLI_FAILED;
@@ -214,7 +212,9 @@ int cmd_remove_watches(struct cli *c, const struct cli_cmd *cmd, struct cli_opts
         return cli_fail(c, PDK_ZSYSTEMERROR, path);
     struct pdk_result *res = NULL;
     int rc = cli_call_wait(
-        c, call, pdk_remove_watches(c->zk, path, type, NULL, NULL, cli_call_done, call), &res);
+        c, call,
+        pdk_remove_watches_local(c->zk, path, type, NULL, NULL, local, cli_call_done, call),
+        &res);
     pdk_result_free(res);
     return rc == PDK_ZOK ? CLI_OK : cli_fail(c, rc, path);
 }

@@ -165,6 +165,7 @@ struct req {
     char *wpath;   /* owned (pd_free): server path, only when watch != RW_NONE */
     int32_t aux;   /* multi: number of ops; remove: watch type */
     uint8_t watch; /* enum req_watch */
+    bool is_local; /* removeWatches: remove here even if the server fails or is gone */
 };
 
 /* A credential given with addauth, re-sent on every connection. */
@@ -275,7 +276,9 @@ void client_destroy(struct pdk_client *c);
 int request_decode(struct pdk_client *c, const struct req *r, int32_t err, struct jute_in *in,
                    struct pdk_result *res, struct pdk_stat *stat_buf);
 /* Applies r's watch registration or removal for a reply with rc. */
-void request_watch_done(struct pdk_client *c, const struct req *r, int rc);
+/* Registers or removes r's watch after its reply (rc). Returns the number of watches removed
+ * here (removeWatches). */
+int request_watch_done(struct pdk_client *c, const struct req *r, int rc);
 /* Encodes a ping (xid -2). */
 void request_put_ping(struct jute_out *out);
 /* Encodes the ConnectRequest for the current session. */

@@ -413,6 +413,13 @@ static unsigned kinds_of_type(int type)
 int pdk_remove_watches(struct pdk_client *c, const char *path, int type, pdk_watcher_fn watcher,
                        void *wctx, pdk_completion_fn cb, void *ctx)
 {
+    return pdk_remove_watches_local(c, path, type, watcher, wctx, false, cb, ctx);
+}
+
+int pdk_remove_watches_local(struct pdk_client *c, const char *path, int type,
+                             pdk_watcher_fn watcher, void *wctx, bool local,
+                             pdk_completion_fn cb, void *ctx)
+{
     unsigned kinds = kinds_of_type(type);
     if (path_validate(path, false) || !kinds)
         return PDK_ZBADARGUMENTS;
@@ -435,6 +442,7 @@ int pdk_remove_watches(struct pdk_client *c, const char *path, int type, pdk_wat
     d.r.wfn = watcher;
     d.r.wctx = wctx;
     d.r.aux = type;
+    d.r.is_local = local;
     put_path(c, d.out, path);
     jute_put_int(d.out, type);
     return finish(c, &d);
@@ -895,7 +903,7 @@ static int removed_event(int kind)
     }
 }
 
-void request_watch_done(struct pdk_client *c, const struct req *r, int rc)
+int request_watch_done(struct pdk_client *c, const struct req *r, int rc)
 {
     int kind = -1;
     switch (r->watch) {
@@ -915,21 +923,29 @@ void request_watch_done(struct pdk_client *c, const struct req *r, int rc)
         kind = rc == PDK_ZOK ? WK_RECURSIVE : -1;
         break;
     case RW_REMOVE: {
-        if (rc != PDK_ZOK)
-            return;
+        /* local (ZooKeeper's removeWatches(..., local=true)): removed here whatever the
+         * server said, or if the connection was lost before it said anything. */
+        if (rc != PDK_ZOK && !r->is_local)
+            return 0;
         struct watch_calls removed = {0};
         watch_remove(&c->watches, r->wpath, kinds_of_type(r->aux), r->wfn, r->wctx, &removed);
         char *path = client_strip(c, r->wpath);
+        /* ClientCnxn.queueEvent: Disconnected after a connection loss or expiry */
+        int state = rc == PDK_ZCONNECTIONLOSS || rc == PDK_ZSESSIONEXPIRED
+                        ? PDK_STATE_DISCONNECTED
+                        : PDK_STATE_CONNECTED;
         for (int i = 0; i < removed.n && !c->is_free_pending; i++)
             client_notify(c, removed.items[i].fn, removed.items[i].ctx,
-                          removed_event(removed.items[i].kind), PDK_STATE_CONNECTED, path);
+                          removed_event(removed.items[i].kind), state, path);
+        int n = removed.n;
         watch_calls_free(&removed);
-        return;
+        return n;
     }
     default:
-        return;
+        return 0;
     }
     /* An out-of-memory here loses the registration; the event would not be delivered. */
     if (kind >= 0)
         watch_add(&c->watches, r->wpath, kind, r->wfn, r->wctx);
+    return 0;
 }

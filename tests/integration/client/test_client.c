@@ -1037,7 +1037,7 @@ static void test_failover_past_refusing_host(void)
 
 static void test_restart_keeps_session_and_watches(void)
 {
-    struct evlog g = {0}, dw = {0}, rw = {0}, cw = {0};
+    struct evlog g = {0}, dw = {0}, rw = {0}, cw = {0}, lw = {0};
     int dead = tsrv_free_port();
     char h[128];
     snprintf(h, sizeof(h), "%s,127.0.0.1:%d", hosts, dead);
@@ -1047,6 +1047,7 @@ static void test_restart_keeps_session_and_watches(void)
     mk(o, "/t-rs", NULL);
     mk(o, "/t-rs/d", "0");
     mk(o, "/t-rs/r", NULL);
+    mk(o, "/t-rs/l", "0");
     CHECK_EQ_INT(
         pdk_create_sync(c, "/t-rs/eph", NULL, -1, NULL, PDK_EPHEMERAL, 0, NULL, NULL, WAIT_MS),
         PDK_ZOK);
@@ -1056,6 +1057,8 @@ static void test_restart_keeps_session_and_watches(void)
                  PDK_ZOK);
     CHECK_EQ_INT(OP(c, s, pdk_exists(c, "/t-rs/new", log_event, &cw, pdk_sync_completion, &s)),
                  PDK_ZNONODE);
+    CHECK_EQ_INT(OP(c, s, pdk_get_data(c, "/t-rs/l", log_event, &lw, pdk_sync_completion, &s)),
+                 PDK_ZOK);
     CHECK_EQ_INT(OP(c, s,
                     pdk_add_watch(c, "/t-rs/r", PDK_ADD_WATCH_PERSISTENT_RECURSIVE, log_event, &rw,
                                   pdk_sync_completion, &s)),
@@ -1066,10 +1069,20 @@ static void test_restart_keeps_session_and_watches(void)
     struct tally t = {0};
     tsrv_stop(&srv, SIGKILL);
     CHECK_EQ_INT(pdk_get_data(c, "/t-rs/d", NULL, NULL, tally_cb, &t), PDK_ZOK);
-    struct pdk_sync lost = {0};
+    struct pdk_sync lost = {0}, rl = {0};
     CHECK_EQ_INT(pdk_exists(c, "/t-rs", NULL, NULL, pdk_sync_completion, &lost), PDK_ZOK);
+    /* removeWatches with local (zkCli -l) lost with the connection: removed here all the
+     * same, and it succeeds (ClientCnxn.finishPacket) */
+    CHECK_EQ_INT(pdk_remove_watches_local(c, "/t-rs/l", PDK_WATCH_DATA, NULL, NULL, true,
+                                          pdk_sync_completion, &rl),
+                 PDK_ZOK);
     CHECK_EQ_INT(pdk_wait(c, &lost, WAIT_MS), PDK_ZCONNECTIONLOSS);
     pdk_result_free(lost.result);
+    CHECK_EQ_INT(pdk_wait(c, &rl, WAIT_MS), PDK_ZOK);
+    pdk_result_free(rl.result);
+    CHECK_EQ_INT(count_events(&lw, PDK_EVENT_DATA_WATCH_REMOVED, "/t-rs/l"), 1);
+    CHECK_EQ_INT(lw.n, 1);
+    CHECK_EQ_INT(lw.ev[0].state, PDK_STATE_DISCONNECTED);
     UNTIL(c, count_state(&g, PDK_STATE_DISCONNECTED) >= 1, WAIT_MS);
     CHECK_EQ_INT(count_state(&g, PDK_STATE_DISCONNECTED), 1);
     CHECK_EQ_INT(t.completions, 1);
@@ -1100,12 +1113,14 @@ static void test_restart_keeps_session_and_watches(void)
     /* the watches were registered again with setWatches2 */
     o = new_client(NULL);
     CHECK_EQ_INT(pdk_set_sync(o, "/t-rs/d", "1", 1, -1, NULL, WAIT_MS), PDK_ZOK);
+    CHECK_EQ_INT(pdk_set_sync(o, "/t-rs/l", "1", 1, -1, NULL, WAIT_MS), PDK_ZOK);
     mk(o, "/t-rs/new", NULL);
     mk(o, "/t-rs/r/x", NULL);
     UNTIL(c, dw.n >= 1 && cw.n >= 1 && rw.n >= 1, WAIT_MS);
     CHECK_EQ_INT(count_events(&dw, PDK_EVENT_DATA_CHANGED, "/t-rs/d"), 1);
     CHECK_EQ_INT(count_events(&cw, PDK_EVENT_CREATED, "/t-rs/new"), 1);
     CHECK_EQ_INT(count_events(&rw, PDK_EVENT_CREATED, "/t-rs/r/x"), 1);
+    CHECK_EQ_INT(lw.n, 1); /* the locally removed watch was not set again */
 
     /* a change made while the client is away fires on reconnection (relative zxid) */
     dw.n = 0;
