@@ -233,6 +233,8 @@ int snap_enc_step(struct snap_enc *se, int64_t max_nodes, int64_t last_zxid)
             e->err = rc;
             return rc;
         }
+        if (rc == 2)
+            continue; /* skipped nodes created since the start: counts as a step */
         if (rc == 0) {
             if (enc_end(e, se->no_digest, last_zxid) != 0)
                 return e->err;

@@ -138,8 +138,9 @@ int snap_encode_buf(const struct tree *t, const struct snap_params *p, struct ju
  * snapshot, as ZooKeeper's (FileTxnSnapLog.save while txns are applied).
  * snap_enc_new() encodes the header, params' sessions and the ACL cache at
  * once and starts a tree_walk with max_czxid = p->zxid (the last zxid applied
- * to t: the file's name). Each snap_enc_step() encodes up to max_nodes more
- * nodes, each as it stands then, and hands every byte encoded so far to the
+ * to t: the file's name). Each snap_enc_step() takes up to max_nodes steps of
+ * the walk (a node encoded as it stands then, or a bounded run of nodes
+ * created since the start skipped), and hands every byte encoded so far to the
  * sink; the last one writes the end of the nodes, the seal and the ZxidDigest
  * of `last_zxid` (the last zxid applied to t at that moment) with the tree's
  * digest at that moment, as DataTree.serializeZxidDigest does after its walk.
@@ -183,8 +184,8 @@ int snap_write(struct file_fs *fs, const char *dir, const struct tree *t,
                const struct snap_params *p, char *errmsg, size_t errlen);
 /* snap_write of a snapshot already encoded (snap_encode_buf) for `zxid`: `len` bytes at
  * `data`, written as they are. Only reads `data`; safe on any thread that owns `fs` use. */
-int snap_write_buf(struct file_fs *fs, const char *dir, int64_t zxid, const void *data,
-                   size_t len, char *errmsg, size_t errlen);
+int snap_write_buf(struct file_fs *fs, const char *dir, int64_t zxid, const void *data, size_t len,
+                   char *errmsg, size_t errlen);
 
 /*
  * snap_write's steps for bytes that arrive a piece at a time (a writer thread

@@ -422,9 +422,10 @@ struct tree_walk;
 int tree_walk_new(struct tree *t, int64_t max_czxid, struct tree_walk **out);
 /*
  * The next node: 1 with *path ("" for the root; NUL-terminated, len bytes) and
- * *node, both valid until the tree changes or the next call; 0 at the end;
- * PD_ENOMEM (the walk can be retried); PD_ECLOSED when the tree was emptied
- * (tree_load_begin) or freed since.
+ * *node, both valid until the tree changes or the next call; 2 when it only
+ * skipped nodes created after the start (a bounded number per call: call
+ * again); 0 at the end; PD_ENOMEM (the walk can be retried); PD_ECLOSED when
+ * the tree was emptied (tree_load_begin) or freed since.
  */
 int tree_walk_next(struct tree_walk *w, const char **path, size_t *len,
                    const struct tree_node **node);

@@ -34,6 +34,11 @@
 
 #include <stdint.h>
 
+/* Nodes skipped (created after the start) per call at most: a workload that appends to one
+ * directory can put most of a big tree behind the walk's position, and a call that skipped
+ * them all would take milliseconds. */
+#define WALK_SKIP_MAX 64
+
 struct walk_frame {
     uint32_t dir;
     uint32_t next;
@@ -137,6 +142,7 @@ static int walk_next(struct tree_walk *w, const char **path, size_t *len,
         *node = root;
         return 1;
     }
+    int skipped = 0;
     while (w->depth > 0) {
         struct walk_frame *f = &w->frames[w->depth - 1];
         if (f->next == NODE_NIL) {
@@ -146,8 +152,12 @@ static int walk_next(struct tree_walk *w, const char **path, size_t *len,
         uint32_t id = f->next;
         const struct tree_node *n = node_get(t, id);
         f->next = next_sibling(t, f->dir, id);
-        if (n->czxid > w->max_czxid)
-            continue; /* created after the walk began: so is everything under it */
+        if (n->czxid > w->max_czxid) {
+            /* created after the walk began: so is everything under it */
+            if (++skipped == WALK_SKIP_MAX)
+                return 2;
+            continue;
+        }
         size_t plen;
         if (walk_path(w, f->path_len, n, &plen) != 0)
             return PD_ENOMEM;
@@ -220,8 +230,8 @@ int tree_foreach_node(const struct tree *t, tree_node_visit_fn fn, void *arg)
     size_t len;
     const struct tree_node *n;
     int rc;
-    while ((rc = walk_next(&w, &path, &len, &n)) == 1)
-        if ((rc = fn(path, len, n, arg)) != 0)
+    while ((rc = walk_next(&w, &path, &len, &n)) > 0)
+        if (rc == 1 && (rc = fn(path, len, n, arg)) != 0)
             break;
     walk_close(&w);
     return rc;

@@ -121,7 +121,8 @@ static void random_txn(struct fz *f)
     case 7:
     case 8: {
         struct jute_set_data_request r = {
-            .path = path, .data = {.data = (const uint8_t *)data, .len = (int32_t)dlen},
+            .path = path,
+            .data = {.data = (const uint8_t *)data, .len = (int32_t)dlen},
             .version = -1};
         fz_write(f, sid, ZOO_OP_SETDATA, &r, 1);
         break;
@@ -358,8 +359,8 @@ static void one_run(uint64_t seed, bool changes)
     CHECK(info.has_digest);
     CHECK_EQ_INT(info.digest_zxid, digest_zxid);
     CHECK_EQ_INT(info.digest, digest);
-    CHECK(info.digest_state == (digest_zxid == start_zxid ? SNAP_DIGEST_MATCH
-                                                          : SNAP_DIGEST_DEFERRED));
+    CHECK(info.digest_state ==
+          (digest_zxid == start_zxid ? SNAP_DIGEST_MATCH : SNAP_DIGEST_DEFERRED));
     struct arena a;
     arena_init(&a, 4096);
     bool is_digest_checked = digest_zxid == start_zxid;
