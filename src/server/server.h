@@ -313,7 +313,8 @@ void snapshotter_reap(struct server *srv);
 /* At shutdown, once the tree no longer changes: finishes the snapshot being encoded in one
  * go and waits for its writer. */
 void snapshotter_wait(struct server *srv);
-/* snapshotter_wait, then frees the snapshot state. After the loop ends. */
+/* After the loop ends: abandons a snapshot still being encoded (the server stopped itself),
+ * waits for the writer, frees the snapshot state. */
 void snapshotter_free(struct server *srv);
 /* Stops the server after an error that leaves the tree unlike its log. */
 void server_fatal(struct server *srv);

@@ -337,10 +337,11 @@ static void end_encoding(struct snap_job *j, int rc)
                 " page faults; up to zxid 0x%" PRIx64 " applied meanwhile",
                 (uint64_t)j->zxid, n_nodes, j->n_slices, j->max_slice_cpu_us, j->max_slice_us,
                 j->slice_faults, (uint64_t)srv->last_zxid);
-    else if (rc == PD_ECLOSED)
-        pd_warn("Snapshot of zxid 0x%" PRIx64 " abandoned: the tree was replaced",
+    else if (rc == PD_ECLOSED) /* a SNAP from the leader replaced the tree, or a fatal stop */
+        pd_info("Snapshot of zxid 0x%" PRIx64 " abandoned: the tree was replaced or the "
+                "server is stopping",
                 (uint64_t)j->zxid);
-    else
+    else if (rc != PD_EIO) /* PD_EIO: the writer failed, and says so when it ends */
         pd_error("Snapshot of zxid 0x%" PRIx64 " abandoned: %s", (uint64_t)j->zxid,
                  pd_strerror(rc));
 }
@@ -548,9 +549,9 @@ static void reap_thread(struct server *srv, bool wait)
                 (uint64_t)j->zxid, now - srv->snap_started_ms, now - j->encode_done_ms);
         srv->snap_count_taken++;
     } else if (j->rc != PD_ECLOSED) {
-        pd_error("Snapshot of zxid 0x%" PRIx64 " failed: %s; the txn log still holds "
-                 "everything, so nothing is lost",
-                 (uint64_t)j->zxid, j->errmsg);
+        pd_error("Snapshot of zxid 0x%" PRIx64 " failed (writer status %d): %s; the txn log "
+                 "still holds everything, so nothing is lost",
+                 (uint64_t)j->zxid, j->rc, j->errmsg);
     }
 }
 
@@ -592,7 +593,11 @@ void snapshotter_free(struct server *srv)
     struct snap_job *j = srv->snap_job;
     if (!j)
         return;
-    snapshotter_wait(srv);
+    /* A clean stop finished it already (snapshotter_wait); one still going here means the
+     * server stopped itself (server_fatal: the tree may no longer match the log): give up. */
+    if (j->enc)
+        end_encoding(j, PD_ECLOSED);
+    reap_thread(srv, true);
     drop_cur(j);
     free_chunks(j->pool);
     uv_cond_destroy(&j->cv_room);
