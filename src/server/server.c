@@ -15,7 +15,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/file.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,12 +65,6 @@ static void on_flush_check(uv_check_t *h)
         uv_close((uv_handle_t *)h, NULL);
 }
 
-static void on_sigchld(uv_signal_t *h, int signum)
-{
-    (void)signum;
-    snapshotter_reap(h->data);
-}
-
 static void on_snap_async(uv_async_t *h)
 {
     snapshotter_reap(h->data);
@@ -105,15 +98,9 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_signal_stop(&srv->sigint);
     uv_signal_stop(&srv->sigusr1);
     uv_close((uv_handle_t *)&srv->sigusr1, NULL);
-    if (srv->snap_pid > 0) {
-        /* Let a snapshot being written finish: it is cheap to keep, and complete. */
-        waitpid(srv->snap_pid, NULL, 0);
-        srv->snap_pid = 0;
-    }
+    /* Let a snapshot being taken finish: it is complete, and the tree no longer changes. */
     snapshotter_wait(srv);
     uv_close((uv_handle_t *)&srv->snap_async, NULL);
-    uv_signal_stop(&srv->sigchld);
-    uv_close((uv_handle_t *)&srv->sigchld, NULL);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
     uv_close((uv_handle_t *)&srv->sigint, NULL);
     uv_close((uv_handle_t *)&srv->tick_timer, NULL);
@@ -364,10 +351,8 @@ int server_main(const char *config_path)
     srv->sigterm.data = srv->sigint.data = srv;
     uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
     uv_signal_start(&srv->sigint, on_signal, SIGINT);
-    uv_signal_init(&srv->loop, &srv->sigchld);
     uv_signal_init(&srv->loop, &srv->sigusr1);
-    srv->sigchld.data = srv->sigusr1.data = srv;
-    uv_signal_start(&srv->sigchld, on_sigchld, SIGCHLD);
+    srv->sigusr1.data = srv;
     uv_signal_start(&srv->sigusr1, on_sigusr1, SIGUSR1);
     uv_async_init(&srv->loop, &srv->snap_async, on_snap_async);
     srv->snap_async.data = srv;

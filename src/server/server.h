@@ -158,19 +158,18 @@ struct server {
     struct conn *dirty_tail; /* last of them */
     struct server_stats stats;
     bool is_stopping;
-    int exit_status;              /* server_main's result: 0, or 1 after server_fatal() */
-    struct storage *storage;      /* owned; NULL until started */
-    struct file_fs fs;            /* file backend for logs and snapshots */
-    uv_signal_t sigchld, sigusr1; /* snapshot writer ended; snapshot on demand */
-    pid_t snap_pid;               /* the snapshot writer running, or 0 */
-    uv_async_t snap_async;        /* the in-process snapshot writer thread ended */
-    struct snap_job *snap_job;    /* owned: in-process writer (snapshotter.c), or NULL */
-    int64_t snap_zxid;            /* the zxid it writes */
-    int64_t snap_started_ms;      /* monotonic */
-    int64_t txns_since_snap;      /* applied since the last snapshot started */
-    int64_t snap_threshold;       /* take one when txns_since_snap reaches this (0: unset) */
-    int64_t snap_count_taken;     /* snapshots written since start */
-    bool has_snapshot;            /* recovery loaded a snapshot from dataDir */
+    int exit_status;           /* server_main's result: 0, or 1 after server_fatal() */
+    struct storage *storage;   /* owned; NULL until started */
+    struct file_fs fs;         /* file backend for logs and snapshots */
+    uv_signal_t sigusr1;       /* snapshot on demand */
+    uv_async_t snap_async;     /* the snapshot writer made room or ended */
+    struct snap_job *snap_job; /* owned: the snapshot state (snapshotter.c), or NULL */
+    int64_t snap_zxid;         /* the zxid it writes */
+    int64_t snap_started_ms;   /* monotonic */
+    int64_t txns_since_snap;   /* applied since the last snapshot started */
+    int64_t snap_threshold;    /* take one when txns_since_snap reaches this (0: unset) */
+    int64_t snap_count_taken;  /* snapshots written since start */
+    bool has_snapshot;         /* recovery loaded a snapshot from dataDir */
     struct digest_entry digest_log[SERVER_DIGEST_LOG_LIMIT]; /* ring, oldest at head */
     int digest_log_head;
     int digest_log_n;
@@ -320,15 +319,18 @@ int recovery_run(struct server *srv, const char *snap_dir, const char *log_dir);
  * including zxid `upto` only (a TRUNC below what the tree applied; the log is already cut
  * there). Changes nothing on disk. 0, or an error already logged. */
 int recovery_reload(struct server *srv, int64_t upto);
-/* snapshotter.c: fork-based snapshots. Starts one unless one runs; 0 if started. */
+/* snapshotter.c: fuzzy snapshots encoded in slices on the loop, written by a thread.
+ * Starts one unless one runs; 0 if started. */
 int snapshotter_take(struct server *srv, const char *why);
 /* A txn was applied: take a snapshot when the randomised snapCount is reached. */
 void snapshotter_applied(struct server *srv);
-/* SIGCHLD: collects the writer's status if it ended. */
+/* snap_async: joins a writer that ended and reports; resumes encoding once it made room. */
 void snapshotter_reap(struct server *srv);
-/* Waits for an in-process snapshot writer (at shutdown). */
+/* At shutdown, once the tree no longer changes: finishes the snapshot being encoded in one
+ * go and waits for its writer. */
 void snapshotter_wait(struct server *srv);
-/* snapshotter_wait, then frees what the in-process writer keeps. After the loop ends. */
+/* After the loop ends: abandons a snapshot still being encoded (the server stopped itself),
+ * waits for the writer, frees the snapshot state. */
 void snapshotter_free(struct server *srv);
 /* Stops the server after an error that leaves the tree unlike its log. */
 void server_fatal(struct server *srv);

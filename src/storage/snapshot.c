@@ -102,10 +102,8 @@ static int enc_acl(int64_t index, const struct jute_acl_vec *acl, void *arg)
     return e->out.err;
 }
 
-static int enc_node(const char *path, size_t len, const struct tree_node *n, void *arg)
+static int enc_node(struct enc *e, const char *path, const struct tree_node *n, int64_t max_acl)
 {
-    struct enc *e = arg;
-    (void)len;
     struct jute_buf d = tree_node_data(n);
     jute_put_string(&e->out, path);
     if (d.len >= (int32_t)ENC_DIRECT) {
@@ -115,7 +113,8 @@ static int enc_node(const char *path, size_t len, const struct tree_node *n, voi
     } else {
         jute_put_buffer(&e->out, d.data, d.len);
     }
-    jute_put_long(&e->out, tree_node_acl_index(e->t, n));
+    int64_t acl = tree_node_acl_index(e->t, n);
+    jute_put_long(&e->out, acl > max_acl ? -1 : acl);
     struct jute_stat_persisted st;
     tree_node_stat_persisted(n, &st);
     jute_put_stat_persisted(&e->out, &st);
@@ -124,50 +123,143 @@ static int enc_node(const char *path, size_t len, const struct tree_node *n, voi
     return e->out.err;
 }
 
+static int enc_node_cb(const char *path, size_t len, const struct tree_node *n, void *arg)
+{
+    (void)len;
+    return enc_node(arg, path, n, INT64_MAX);
+}
+
+/* The FileHeader, the sessions and the ACL cache: everything before the nodes. */
+static int enc_begin(struct enc *e, const struct snap_params *p)
+{
+    jute_put_int(&e->out, SNAP_MAGIC);
+    jute_put_int(&e->out, SNAP_VERSION);
+    jute_put_long(&e->out, SNAP_DBID);
+    /* SerializeUtils.serializeSnapshot: the sessions */
+    jute_put_int(&e->out, (int32_t)p->n_sessions);
+    for (size_t i = 0; i < p->n_sessions; i++) {
+        jute_put_long(&e->out, p->sessions[i].id);
+        jute_put_int(&e->out, p->sessions[i].timeout_ms);
+        if (e->out.len >= ENC_CHUNK && enc_flush(e) != 0)
+            return e->err;
+    }
+    /* DataTree.serialize: the ACL cache (count, entries), then the nodes */
+    int32_t n_acls = 0;
+    int rc = tree_foreach_acl(e->t, count_acl, &n_acls);
+    jute_put_int(&e->out, n_acls);
+    if (rc == 0)
+        rc = tree_foreach_acl(e->t, enc_acl, e);
+    if (rc != 0 && !e->err)
+        e->err = rc;
+    return e->err;
+}
+
+/* After the nodes: their terminator, the seal, then the digest at `zxid` and its seal. */
+static int enc_end(struct enc *e, bool no_digest, int64_t zxid)
+{
+    jute_put_string(&e->out, "/");
+    if (enc_seal(e) != 0 || no_digest)
+        return e->err;
+    /* DataTree.serializeZxidDigest: the last processed zxid and the tree's digest at the
+     * time; ZooKeeper writes an empty one (0, version, 0) before its first txn. */
+    bool empty = zxid == 0;
+    jute_put_long(&e->out, empty ? 0 : zxid);
+    jute_put_int(&e->out, TREE_DIGEST_VERSION);
+    jute_put_long(&e->out, empty ? 0 : tree_digest(e->t));
+    return enc_seal(e);
+}
+
 int snap_encode(const struct tree *t, const struct snap_params *p, snap_sink_fn sink, void *ctx)
 {
     struct enc e = {.adler = adler32(0L, Z_NULL, 0), .sink = sink, .ctx = ctx, .t = t};
     jute_out_init(&e.out);
-    /* FileHeader */
-    jute_put_int(&e.out, SNAP_MAGIC);
-    jute_put_int(&e.out, SNAP_VERSION);
-    jute_put_long(&e.out, SNAP_DBID);
-    /* SerializeUtils.serializeSnapshot: the sessions */
-    jute_put_int(&e.out, (int32_t)p->n_sessions);
-    for (size_t i = 0; i < p->n_sessions; i++) {
-        jute_put_long(&e.out, p->sessions[i].id);
-        jute_put_int(&e.out, p->sessions[i].timeout_ms);
-        if (e.out.len >= ENC_CHUNK && enc_flush(&e) != 0)
-            goto out;
-    }
-    /* DataTree.serialize: the ACL cache (count, entries), then the nodes */
-    int32_t n_acls = 0;
-    int rc = tree_foreach_acl(t, count_acl, &n_acls);
-    jute_put_int(&e.out, n_acls);
-    if (rc == 0)
-        rc = tree_foreach_acl(t, enc_acl, &e);
-    if (rc == 0)
-        rc = tree_foreach_node(t, enc_node, &e);
-    if (rc != 0) {
-        if (!e.err)
+    if (enc_begin(&e, p) == 0) {
+        int rc = tree_foreach_node(t, enc_node_cb, &e);
+        if (rc != 0 && !e.err)
             e.err = rc;
-        goto out;
+        if (!e.err)
+            enc_end(&e, p->no_digest, p->zxid);
     }
-    jute_put_string(&e.out, "/");
-    if (enc_seal(&e) != 0)
-        goto out;
-    if (!p->no_digest) {
-        /* DataTree.serializeZxidDigest: the digest at the last applied zxid; ZooKeeper
-         * writes an empty one (0, version, 0) before its first txn. */
-        bool empty = p->zxid == 0;
-        jute_put_long(&e.out, empty ? 0 : p->zxid);
-        jute_put_int(&e.out, TREE_DIGEST_VERSION);
-        jute_put_long(&e.out, empty ? 0 : tree_digest(t));
-        enc_seal(&e);
-    }
-out:
     jute_out_close(&e.out);
     return e.err;
+}
+
+struct snap_enc {
+    struct enc e;
+    struct tree_walk *w; /* owned; follows the tree's changes */
+    int64_t max_acl;     /* the tree's highest ACL index when the snapshot began */
+    bool no_digest;
+    bool is_done;
+    int64_t n_nodes;
+};
+
+int snap_enc_new(struct tree *t, const struct snap_params *p, snap_sink_fn sink, void *ctx,
+                 struct snap_enc **out)
+{
+    *out = NULL;
+    struct snap_enc *se = pd_calloc(1, sizeof(*se));
+    if (!se)
+        return PD_ENOMEM;
+    se->e = (struct enc){.adler = adler32(0L, Z_NULL, 0), .sink = sink, .ctx = ctx, .t = t};
+    jute_out_init(&se->e.out);
+    se->max_acl = tree_acl_max_index(t);
+    se->no_digest = p->no_digest;
+    int rc = tree_walk_new(t, p->zxid, &se->w);
+    if (rc == 0)
+        rc = enc_begin(&se->e, p);
+    if (rc == 0)
+        rc = enc_flush(&se->e);
+    if (rc != 0) {
+        snap_enc_free(se);
+        return rc;
+    }
+    *out = se;
+    return 0;
+}
+
+int snap_enc_step(struct snap_enc *se, int64_t max_nodes, int64_t last_zxid)
+{
+    struct enc *e = &se->e;
+    if (e->err)
+        return e->err;
+    if (se->is_done)
+        return 1;
+    for (int64_t i = 0; i < max_nodes; i++) {
+        const char *path;
+        size_t len;
+        const struct tree_node *n;
+        int rc = tree_walk_next(se->w, &path, &len, &n);
+        if (rc < 0) {
+            e->err = rc;
+            return rc;
+        }
+        if (rc == 2)
+            continue; /* skipped nodes created since the start: counts as a step */
+        if (rc == 0) {
+            if (enc_end(e, se->no_digest, last_zxid) != 0)
+                return e->err;
+            se->is_done = true;
+            return 1;
+        }
+        se->n_nodes++;
+        if (enc_node(e, path, n, se->max_acl) != 0)
+            return e->err;
+    }
+    return enc_flush(e);
+}
+
+int64_t snap_enc_nodes(const struct snap_enc *se)
+{
+    return se->n_nodes;
+}
+
+void snap_enc_free(struct snap_enc *se)
+{
+    if (!se)
+        return;
+    tree_walk_free(se->w);
+    jute_out_close(&se->e.out);
+    pd_free(se);
 }
 
 static int buf_sink(void *ctx, const void *data, size_t len)
@@ -182,87 +274,130 @@ int snap_encode_buf(const struct tree *t, const struct snap_params *p, struct ju
     return snap_encode(t, p, buf_sink, out);
 }
 
-struct file_sink {
+struct snap_file {
     struct file_fs *fs;
     struct file *f;
     uint64_t off;
+    int err; /* sticky: the first failed write */
+    char dir[PATH_BUFLEN];
+    char tmp[PATH_BUFLEN];
+    char fin[PATH_BUFLEN];
 };
 
-static int file_sink(void *ctx, const void *data, size_t len)
+int snap_file_open(struct file_fs *fs, const char *dir, int64_t zxid, struct snap_file **out,
+                   char *errmsg, size_t errlen)
 {
-    struct file_sink *s = ctx;
-    int rc = s->fs->pwrite(s->fs, s->f, data, len, s->off);
-    if (rc == 0)
-        s->off += len;
+    *out = NULL;
+    struct snap_file *sf = pd_calloc(1, sizeof(*sf));
+    if (!sf) {
+        storage_errf(errmsg, errlen, "out of memory");
+        return PD_ENOMEM;
+    }
+    sf->fs = fs;
+    uint64_t z = (uint64_t)zxid; /* Long.toHexString: two's complement, no leading zeros */
+    if ((size_t)snprintf(sf->dir, sizeof(sf->dir), "%s", dir) >= sizeof(sf->dir) ||
+        (size_t)snprintf(sf->tmp, sizeof(sf->tmp), "%s/" SNAP_TMP_PREFIX "%" PRIx64, dir, z) >=
+            sizeof(sf->tmp) ||
+        (size_t)snprintf(sf->fin, sizeof(sf->fin), "%s/" SNAP_PREFIX "%" PRIx64, dir, z) >=
+            sizeof(sf->fin)) {
+        storage_errf(errmsg, errlen, "%s: directory name too long", dir);
+        pd_free(sf);
+        return PD_ETOOBIG;
+    }
+    int rc = fs->open(fs, sf->tmp, FILE_CREATE | FILE_TRUNC | FILE_RDWR, &sf->f);
+    if (rc != 0) {
+        storage_errf(errmsg, errlen, "%s: create: %s", sf->tmp, pd_strerror(rc));
+        pd_free(sf);
+        return rc;
+    }
+    *out = sf;
+    return 0;
+}
+
+int snap_file_append(struct snap_file *sf, const void *data, size_t len)
+{
+    if (sf->err || len == 0)
+        return sf->err;
+    int rc = sf->fs->pwrite(sf->fs, sf->f, data, len, sf->off);
+    if (rc != 0)
+        sf->err = rc;
+    else
+        sf->off += len;
     return rc;
 }
 
-/* What snap_write_to() puts in the temporary file: a tree to encode, or encoded bytes. */
-struct snap_body {
-    const struct tree *t;
-    const struct snap_params *p;
-    const uint8_t *data;
-    size_t len;
-};
-
-static int snap_write_to(struct file_fs *fs, const char *dir, int64_t zxid,
-                         const struct snap_body *b, char *errmsg, size_t errlen)
+static int file_sink(void *ctx, const void *data, size_t len)
 {
-    char tmp[PATH_BUFLEN], fin[PATH_BUFLEN];
-    uint64_t z = (uint64_t)zxid; /* Long.toHexString: two's complement, no leading zeros */
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s/" SNAP_TMP_PREFIX "%" PRIx64, dir, z) >=
-            sizeof(tmp) ||
-        (size_t)snprintf(fin, sizeof(fin), "%s/" SNAP_PREFIX "%" PRIx64, dir, z) >= sizeof(fin)) {
-        storage_errf(errmsg, errlen, "%s: directory name too long", dir);
-        return PD_ETOOBIG;
-    }
-    struct file_sink s = {.fs = fs};
-    int rc = fs->open(fs, tmp, FILE_CREATE | FILE_TRUNC | FILE_RDWR, &s.f);
-    if (rc != 0) {
-        storage_errf(errmsg, errlen, "%s: create: %s", tmp, pd_strerror(rc));
-        return rc;
-    }
+    return snap_file_append(ctx, data, len);
+}
+
+void snap_file_abort(struct snap_file *sf)
+{
+    if (!sf)
+        return;
+    sf->fs->close(sf->fs, sf->f);
+    sf->fs->unlink(sf->fs, sf->tmp); /* best effort: a leftover is ignored by every reader */
+    pd_free(sf);
+}
+
+int snap_file_commit(struct snap_file *sf, char *errmsg, size_t errlen)
+{
+    struct file_fs *fs = sf->fs;
     const char *what = "write";
-    if (b->t)
-        rc = snap_encode(b->t, b->p, file_sink, &s);
-    else
-        rc = file_sink(&s, b->data, b->len);
+    int rc = sf->err;
     if (rc == 0) {
         what = "fsync";
-        rc = fs->sync(fs, s.f);
+        rc = fs->sync(fs, sf->f);
     }
-    int crc = fs->close(fs, s.f);
+    int crc = fs->close(fs, sf->f);
     if (rc == 0 && crc != 0) {
         what = "close";
         rc = crc;
     }
     if (rc == 0) {
         what = "rename";
-        rc = fs->rename(fs, tmp, fin);
+        rc = fs->rename(fs, sf->tmp, sf->fin);
     }
     if (rc != 0) {
-        storage_errf(errmsg, errlen, "%s: %s: %s", tmp, what, pd_strerror(rc));
-        fs->unlink(fs, tmp); /* best effort: a leftover is ignored by every reader */
+        storage_errf(errmsg, errlen, "%s: %s: %s", sf->tmp, what, pd_strerror(rc));
+        fs->unlink(fs, sf->tmp); /* best effort */
+        pd_free(sf);
         return rc;
     }
-    rc = fs->sync_dir(fs, dir);
+    rc = fs->sync_dir(fs, sf->dir);
     if (rc != 0)
-        storage_errf(errmsg, errlen, "%s: fsync after renaming %s: %s", dir, fin, pd_strerror(rc));
+        storage_errf(errmsg, errlen, "%s: fsync after renaming %s: %s", sf->dir, sf->fin,
+                     pd_strerror(rc));
+    pd_free(sf);
     return rc;
 }
 
 int snap_write(struct file_fs *fs, const char *dir, const struct tree *t,
                const struct snap_params *p, char *errmsg, size_t errlen)
 {
-    struct snap_body b = {.t = t, .p = p};
-    return snap_write_to(fs, dir, p->zxid, &b, errmsg, errlen);
+    struct snap_file *sf;
+    int rc = snap_file_open(fs, dir, p->zxid, &sf, errmsg, errlen);
+    if (rc != 0)
+        return rc;
+    rc = snap_encode(t, p, file_sink, sf);
+    if (rc != 0 && !sf->err) {
+        /* the encoder failed (out of memory), not the file */
+        storage_errf(errmsg, errlen, "%s: encoding: %s", sf->tmp, pd_strerror(rc));
+        snap_file_abort(sf);
+        return rc;
+    }
+    return snap_file_commit(sf, errmsg, errlen);
 }
 
 int snap_write_buf(struct file_fs *fs, const char *dir, int64_t zxid, const void *data, size_t len,
                    char *errmsg, size_t errlen)
 {
-    struct snap_body b = {.data = data, .len = len};
-    return snap_write_to(fs, dir, zxid, &b, errmsg, errlen);
+    struct snap_file *sf;
+    int rc = snap_file_open(fs, dir, zxid, &sf, errmsg, errlen);
+    if (rc != 0)
+        return rc;
+    snap_file_append(sf, data, len);
+    return snap_file_commit(sf, errmsg, errlen);
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */

@@ -30,8 +30,9 @@
  * 3.8 treats an EOF there as "no digest" and loads it).
  *
  * Writing streams the tree through a small buffer (no copy of the tree, no
- * threads, plain blocking calls through storage/file.h), so a forked child
- * can write a copy-on-write image of the parent's tree and _exit(). Reading
+ * threads, plain blocking calls through storage/file.h), in one go
+ * (snap_encode, snap_write) or in slices between which the tree changes
+ * (snap_enc_*, a fuzzy snapshot). Reading
  * streams too: memory stays bounded by the largest record, however big the
  * file.
  *
@@ -133,6 +134,43 @@ int snap_encode(const struct tree *t, const struct snap_params *p, snap_sink_fn 
 int snap_encode_buf(const struct tree *t, const struct snap_params *p, struct jute_out *out);
 
 /*
+ * The same snapshot encoded in slices while the tree keeps changing: a fuzzy
+ * snapshot, as ZooKeeper's (FileTxnSnapLog.save while txns are applied).
+ * snap_enc_new() encodes the header, params' sessions and the ACL cache at
+ * once and starts a tree_walk with max_czxid = p->zxid (the last zxid applied
+ * to t: the file's name). Each snap_enc_step() takes up to max_nodes steps of
+ * the walk (a node encoded as it stands then, or a bounded run of nodes
+ * created since the start skipped), and hands every byte encoded so far to the
+ * sink; the last one writes the end of the nodes, the seal and the ZxidDigest
+ * of `last_zxid` (the last zxid applied to t at that moment) with the tree's
+ * digest at that moment, as DataTree.serializeZxidDigest does after its walk.
+ *
+ * Replaying the txn log after p->zxid over such a file gives the tree at any
+ * later zxid (recovery.c; ZooKeeper's FileTxnSnapLog.restore): nodes created
+ * after the start are left out (their creates are replayed), nodes deleted or
+ * changed are in their state at some moment between start and end (the
+ * replay of their deletes and changes ends in the same state), and a node
+ * whose ACL was set to a list interned after the start is written with the
+ * open ACL index -1 (the setACL is replayed): the ACL cache was written at
+ * the start, and both loaders refuse an index it does not hold.
+ *
+ * Between steps the caller may change t (tree_apply, including deletes of any
+ * node); it must not empty it (tree_load_begin) or free it, or the next step
+ * fails with PD_ECLOSED. snap_enc_new: 0, PD_ENOMEM, PD_EEXIST (another walk
+ * follows t) or the sink's error. snap_enc_step: 1 once the snapshot is
+ * complete, 0 if nodes remain, PD_ENOMEM, PD_ECLOSED or the sink's error
+ * (sticky). The sink copies what it keeps: the bytes are borrowed.
+ */
+struct snap_enc;
+int snap_enc_new(struct tree *t, const struct snap_params *p, snap_sink_fn sink, void *ctx,
+                 struct snap_enc **out);
+int snap_enc_step(struct snap_enc *se, int64_t max_nodes, int64_t last_zxid);
+/* Nodes written so far. */
+int64_t snap_enc_nodes(const struct snap_enc *se);
+/* Stops following the tree and frees the encoder (NULL: no-op); any time, any order. */
+void snap_enc_free(struct snap_enc *se);
+
+/*
  * Writes `dir`/snapshot.<zxid> atomically: encodes into `dir`/tmp.snapshot.<zxid>
  * (truncating a leftover), fsyncs it, renames it over the final name, fsyncs
  * `dir`. On failure the temporary file is removed (best effort) and no
@@ -146,8 +184,24 @@ int snap_write(struct file_fs *fs, const char *dir, const struct tree *t,
                const struct snap_params *p, char *errmsg, size_t errlen);
 /* snap_write of a snapshot already encoded (snap_encode_buf) for `zxid`: `len` bytes at
  * `data`, written as they are. Only reads `data`; safe on any thread that owns `fs` use. */
-int snap_write_buf(struct file_fs *fs, const char *dir, int64_t zxid, const void *data,
-                   size_t len, char *errmsg, size_t errlen);
+int snap_write_buf(struct file_fs *fs, const char *dir, int64_t zxid, const void *data, size_t len,
+                   char *errmsg, size_t errlen);
+
+/*
+ * snap_write's steps for bytes that arrive a piece at a time (a writer thread
+ * fed by snap_enc_step on the loop): snap_file_open creates
+ * `dir`/tmp.snapshot.<zxid> (truncating a leftover); snap_file_append writes
+ * at the end (0 or the error, which is sticky); snap_file_commit fsyncs,
+ * closes, renames to snapshot.<zxid> and fsyncs `dir`, returning as
+ * snap_write; snap_file_abort closes and removes the temporary file. Commit
+ * and abort free the object. Blocking; one thread at a time per object.
+ */
+struct snap_file;
+int snap_file_open(struct file_fs *fs, const char *dir, int64_t zxid, struct snap_file **out,
+                   char *errmsg, size_t errlen);
+int snap_file_append(struct snap_file *sf, const void *data, size_t len);
+int snap_file_commit(struct snap_file *sf, char *errmsg, size_t errlen);
+void snap_file_abort(struct snap_file *sf);
 
 /* ---- reading ---------------------------------------------------------------------- */
 

@@ -605,6 +605,8 @@ void node_remove(struct tree *t, uint32_t id, uint32_t *acl)
 {
     struct tree_node *n = node_get(t, id);
     assert(node_num_children(n) == 0);
+    if (t->walk)
+        walk_removed(t, id); /* before the node leaves its sibling list */
     int64_t owner = node_owner(n);
     switch (owner_kind(owner, t->ext_types)) {
     case KIND_PERSISTENT:

@@ -3,8 +3,8 @@
  * ReferenceCountedACLCache.serialize/deserialize, over callbacks and plain
  * records: the storage layer owns the bytes and the file format.
  *
- * Writing: tree_foreach_acl() gives the ACL map, tree_foreach_node() the
- * nodes in serializeNode order (preorder from the root, named ""), with
+ * Writing: tree_foreach_acl() gives the ACL map, tree_foreach_node() (walk.c)
+ * the nodes in serializeNode order (preorder from the root, named ""), with
  * tree_node_stat_persisted() and tree_node_acl_index() for each.
  *
  * Reading: tree_load_begin() empties the tree; tree_load_acl() fills the ACL
@@ -63,66 +63,6 @@ int tree_foreach_acl(const struct tree *t, tree_acl_visit_fn fn, void *arg)
     for (uint32_t i = 0; i < n && rc == 0; i++)
         rc = fn(v[i].index, &c->ents[v[i].slot].vec, arg);
     pd_free(v);
-    return rc;
-}
-
-/* Appends "/name" to the path buffer at `at`, growing it. */
-static int path_put(char **buf, size_t *cap, size_t at, const struct tree_node *n, size_t *len)
-{
-    uint32_t nl = node_name_len(n);
-    size_t need = at + 1 + nl + 1;
-    if (need > *cap) {
-        size_t ncap = *cap * 2 > need ? *cap * 2 : need;
-        char *nb = pd_realloc(*buf, ncap);
-        if (!nb)
-            return PD_ENOMEM;
-        *buf = nb;
-        *cap = ncap;
-    }
-    (*buf)[at] = '/';
-    memcpy(*buf + at + 1, node_name(n), nl);
-    *len = at + 1 + nl;
-    (*buf)[*len] = '\0';
-    return 0;
-}
-
-int tree_foreach_node(const struct tree *t, tree_node_visit_fn fn, void *arg)
-{
-    size_t cap = 256, len = 0;
-    char *buf = pd_malloc(cap);
-    if (!buf)
-        return PD_ENOMEM;
-    buf[0] = '\0';
-    const struct tree_node *root = node_get(t, t->root);
-    int rc = fn(buf, 0, root, arg);
-    const struct tree_node *cur = root;
-    while (rc == 0) {
-        /* next in preorder: first child, else the next sibling of the nearest ancestor */
-        uint32_t first = node_first_child(cur);
-        if (first != NODE_NIL) {
-            cur = node_get(t, first);
-            if ((rc = path_put(&buf, &cap, len, cur, &len)) != 0)
-                break;
-            rc = fn(buf, len, cur, arg);
-            continue;
-        }
-        for (;;) {
-            if (cur == root)
-                goto out;
-            const struct tree_node *p = node_get(t, cur->parent);
-            len -= 1 + node_name_len(cur);
-            if (cur->next != node_first_child(p)) {
-                cur = node_get(t, cur->next);
-                break;
-            }
-            cur = p;
-        }
-        if ((rc = path_put(&buf, &cap, len, cur, &len)) != 0)
-            break;
-        rc = fn(buf, len, cur, arg);
-    }
-out:
-    pd_free(buf);
     return rc;
 }
 
@@ -191,6 +131,7 @@ void load_map_free(struct tree *t)
 
 int tree_load_begin(struct tree *t)
 {
+    walk_detach(t); /* the nodes it walks are about to go */
     ov_clear(&t->ov);
     node_free_all(t);
     id_table_init(t);
@@ -340,4 +281,9 @@ int tree_load_end(struct tree *t)
     t->size_skew = root->data_len > 0 ? root->data_len : 0;
     t->data_size += 1 + t->size_skew; /* "/" is the root's second key */
     return quota_setup(t);
+}
+
+int64_t tree_acl_max_index(const struct tree *t)
+{
+    return t->acls.next_index;
 }

@@ -67,6 +67,7 @@ void tree_free(struct tree *t)
 {
     if (!t)
         return;
+    walk_detach(t);
     watch_close(&t->w);
     ov_close(&t->ov);
     load_map_free(t);

@@ -410,6 +410,34 @@ typedef int (*tree_node_visit_fn)(const char *path, size_t len, const struct tre
 int tree_foreach_node(const struct tree *t, tree_node_visit_fn fn, void *arg);
 
 /*
+ * The same walk in steps, with the tree changing in between (a snapshot
+ * encoded in slices, tree/walk.c): it follows creates, deletes (also of the
+ * node it would visit next and of its parents), setData and reallocations.
+ * Nodes with a czxid above max_czxid (created after the walk began) are
+ * skipped with everything under them, so every node is visited at most once
+ * (also one deleted and created again), parents before children, and every
+ * node whose czxid is at most max_czxid and that is still there when the
+ * walk reaches its place is visited. One walk per tree at a time.
+ * tree_walk_new: 0, PD_ENOMEM, or PD_EEXIST (the tree has one).
+ */
+struct tree_walk;
+int tree_walk_new(struct tree *t, int64_t max_czxid, struct tree_walk **out);
+/*
+ * The next node: 1 with *path ("" for the root; NUL-terminated, len bytes) and
+ * *node, both valid until the tree changes or the next call; 2 when it only
+ * skipped nodes created after the start (a bounded number per call: call
+ * again); 0 at the end; PD_ENOMEM (the walk can be retried); PD_ECLOSED when
+ * the tree was emptied (tree_load_begin) or freed since.
+ */
+int tree_walk_next(struct tree_walk *w, const char **path, size_t *len,
+                   const struct tree_node **node);
+/* Stops following the tree and frees the walk; NULL is a no-op. Before or after tree_free. */
+void tree_walk_free(struct tree_walk *w);
+/* The highest ACL index handed out so far: indexes are never reused, so a list with a
+ * higher index was interned later. */
+int64_t tree_acl_max_index(const struct tree *t);
+
+/*
  * Loading a snapshot replaces the tree's nodes and ACL cache (watches are
  * kept, the overlay is cleared):
  *   tree_load_begin(t);
