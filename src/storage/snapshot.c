@@ -930,6 +930,11 @@ int snap_decode(snap_source_fn src, void *ctx, const struct snap_read_opts *o, s
         rc = tree_load_end(t);
         if (rc == PD_ECORRUPT)
             storage_errf(errmsg, errlen, "no root node");
+        if (rc == 0 && tree_load_unknown_acls(t))
+            pd_info("%u znodes refer to ACL lists this (fuzzy) snapshot does not hold; the "
+                    "log after it sets them (as ZooKeeper: \"Ignoring acl ... as it does not "
+                    "exist in the cache\")",
+                    tree_load_unknown_acls(t));
     }
     if (rc == PD_ENOMEM)
         storage_errf(errmsg, errlen, "out of memory");

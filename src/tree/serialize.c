@@ -142,6 +142,7 @@ int tree_load_begin(struct tree *t)
     t->n_ephemerals = 0;
     t->data_size = 0;
     t->digest = 0;
+    t->load_unknown_acls = 0;
     t->size_skew = 0;
     t->sessions.count = 0;
     t->sessions.mask = 0;
@@ -210,12 +211,14 @@ int tree_load_node(struct tree *t, const char *path, const struct jute_stat_pers
                    struct jute_buf data, int64_t acl_index)
 {
     uint32_t slot = ACL_SLOT_OPEN;
+    bool is_unknown_acl = false;
     if (acl_index != -1) {
         bool found;
         uint32_t i = load_find(t, acl_index, &found);
-        if (!found)
-            return PD_ECORRUPT;
-        slot = t->load_slot[i];
+        if (found)
+            slot = t->load_slot[i];
+        else
+            is_unknown_acl = true;
     }
     size_t len = strlen(path);
     uint32_t parent = NODE_NIL;
@@ -253,16 +256,29 @@ int tree_load_node(struct tree *t, const char *path, const struct jute_stat_pers
                            .version = sp->version,
                            .cversion = sp->cversion,
                            .aversion = sp->aversion};
+    if (is_unknown_acl) {
+        /* An index the file's ACL map lacks: a fuzzy snapshot taken while a new list was
+         * made. ZooKeeper (ReferenceCountedACLCache.addUsage) ignores it and the replayed
+         * create/setACL sets the real list. Until then the node gets an empty list, which
+         * gives nobody but super any access (never the open ACL). */
+        struct jute_acl_vec none = {.count = 0, .is_null = false, .items = NULL};
+        if (acl_intern(&t->acls, &none, &slot) != 0)
+            return PD_ENOMEM;
+        t->load_unknown_acls++;
+    }
     struct node_new nn;
     if (node_new_prepare(t, &nn, &st, name.p, name.n, data.data, data.len, len == 0) != 0) {
         node_new_abort(t, &nn);
+        if (is_unknown_acl)
+            acl_release(&t->acls, slot);
         return PD_ENOMEM;
     }
     if (len != 0) {
         nn.has_hash = true;
         nn.hash = hash;
     }
-    acl_addref(&t->acls, slot);
+    if (!is_unknown_acl) /* acl_intern took the reference */
+        acl_addref(&t->acls, slot);
     node_new_commit(t, &nn, parent, slot);
     if (len == 0)
         t->root = nn.id;
@@ -281,6 +297,11 @@ int tree_load_end(struct tree *t)
     t->size_skew = root->data_len > 0 ? root->data_len : 0;
     t->data_size += 1 + t->size_skew; /* "/" is the root's second key */
     return quota_setup(t);
+}
+
+uint32_t tree_load_unknown_acls(const struct tree *t)
+{
+    return t->load_unknown_acls;
 }
 
 int64_t tree_acl_max_index(const struct tree *t)

@@ -464,6 +464,9 @@ int tree_load_acl(struct tree *t, int64_t index, const struct jute_acl_vec *acl)
 int tree_load_node(struct tree *t, const char *path, const struct jute_stat_persisted *st,
                    struct jute_buf data, int64_t acl_index);
 int tree_load_end(struct tree *t);
+/* Nodes of the last load whose ACL index was missing from the file's ACL map (a fuzzy
+ * snapshot): they hold an empty list until the log's create/setACL is replayed. */
+uint32_t tree_load_unknown_acls(const struct tree *t);
 
 /* ---- debugging ----------------------------------------------------------------- */
 

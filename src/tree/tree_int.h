@@ -491,6 +491,7 @@ struct tree {
     uint32_t *load_slot; /* owned */
     uint32_t load_mask;
     uint32_t load_count;
+    uint32_t load_unknown_acls; /* nodes whose ACL index the file's map lacked */
     char *load_ppath; /* the last parent's path (owned), so siblings skip the lookup */
     size_t load_plen;
     size_t load_pcap;
