@@ -38,6 +38,11 @@ struct inode {
     uint64_t dsize;
     struct data_op *ops, **ops_tail; /* since the last sync */
     bool marked;                     /* crash: reachable */
+    /* Linux's errseq_t of the page cache: write-back errors are counted here and each
+     * open handle reports every one it has not seen yet, once, to its next sync. */
+    unsigned wb_err;   /* write-back errors so far */
+    int wb_errno;      /* the last one */
+    bool wb_err_seen;  /* some handle has reported the last one */
 };
 
 struct entry {
@@ -62,7 +67,8 @@ struct name_op {
 
 struct file {
     struct inode *ino;
-    unsigned gen; /* the backend's generation when opened */
+    unsigned gen;     /* the backend's generation when opened */
+    unsigned wb_seen; /* ino->wb_err as far as this handle has reported it */
 };
 
 struct file_fault {
@@ -353,6 +359,8 @@ static int ff_open(struct file_fs *fs, const char *path, int flags, struct file 
     struct file *f = xmalloc(sizeof(*f));
     f->ino = ino;
     f->gen = ff->gen;
+    /* errseq_sample(): an error nobody has reported yet is reported to the new handle too. */
+    f->wb_seen = ino->wb_err_seen ? ino->wb_err : 0;
     *out = f;
     return 0;
 }
@@ -500,9 +508,14 @@ static int ff_sync(struct file_fs *fs, struct file *f)
         /*
          * As Linux after a write-back error: some of the pending writes may
          * have reached the disk, the rest are forgotten (their pages marked
-         * clean), so no later sync will write them.
+         * clean), so no later sync will write them. The error is recorded for
+         * every other open handle of the file, and reported here now.
          */
         replay(ff, f->ino, 0, false);
+        f->ino->wb_err++;
+        f->ino->wb_errno = err;
+        f->ino->wb_err_seen = true;
+        f->wb_seen = f->ino->wb_err;
         return err;
     }
     if (err)
@@ -512,6 +525,12 @@ static int ff_sync(struct file_fs *fs, struct file *f)
      * a failed sync those may hold writes the disk never got and never will.
      */
     replay(ff, f->ino, FILE_FAULT_CRASH_KEEP_ALL, false);
+    if (f->wb_seen != f->ino->wb_err) {
+        /* An error recorded since this handle last looked: file_check_and_advance_wb_err(). */
+        f->wb_seen = f->ino->wb_err;
+        f->ino->wb_err_seen = true;
+        return f->ino->wb_errno;
+    }
     return 0;
 }
 
@@ -800,6 +819,9 @@ int file_fault_crash(struct file_fault *ff, unsigned flags)
             continue;
         }
         replay(ff, ino, flags, true);
+        /* A new boot, a new page cache: no error left to report. */
+        ino->wb_err = 0;
+        ino->wb_err_seen = false;
         pp = &ino->next_all;
     }
     ff->gen++;

@@ -16,7 +16,9 @@
  * rename...) from now fail with a chosen error, `repeat` times in a row; a
  * failed write may leave a random prefix of its bytes behind, and a failed
  * sync loses track of what it was flushing (as Linux does), so a later
- * successful sync does not make those writes durable. A capacity makes writes
+ * successful sync does not make those writes durable. As Linux's errseq_t, a
+ * failed (PD_EIO) sync is also reported once to every other handle then open
+ * on the file, by that handle's next sync. A capacity makes writes
  * and extensions past it fail with PD_ENOSPC (a full disk).
  *
  * Single-threaded; not for production builds (tests/lib only).
