@@ -51,6 +51,7 @@ static void on_flush_check(uv_check_t *h)
     struct server *srv = h->data;
     /* Txns made durable this turn are applied and answered before anything is written. */
     pipeline_commit(srv);
+    storage_kick(srv);
     quorum_flush(srv);
     while (srv->dirty) {
         struct conn *c = srv->dirty;

@@ -284,6 +284,9 @@ int storage_start(struct server *srv, struct txnlog *log);
 /* Queues one txn's log payload (borrowed until the txn is durable). Without a started
  * storage thread the txn is durable at once. */
 void storage_append(struct server *srv, int64_t zxid, const uint8_t *data, size_t len);
+/* Tells the storage thread about the txns storage_append queued this loop turn (server.c, at
+ * the end of each turn). */
+void storage_kick(struct server *srv);
 /* Quorum mode: the Zab core's storage operations, performed in order on the storage thread
  * (appends with group commit); durability is reported by seq through quorum_persisted(). */
 enum storage_op_kind {

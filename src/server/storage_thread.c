@@ -65,6 +65,7 @@ struct storage {
     struct slog_vec queue; /* handed over, not yet taken by the thread (under mu) */
     struct slog_vec batch; /* the thread's current batch (thread only) */
     bool stop;             /* under mu */
+    bool is_kick_due;      /* loop only: txns queued this turn, the thread not yet told */
     bool is_joined;        /* loop only: storage_stop() ended the thread */
     int64_t roll_at;       /* under mu: start a new log file at this zxid; 0 = none */
     int64_t durable;       /* under mu: every txn up to this zxid is fsynced */
@@ -414,11 +415,24 @@ void storage_append(struct server *srv, int64_t zxid, const uint8_t *data, size_
     }
     uv_mutex_lock(&st->mu);
     int rc = vec_push(&st->queue, (struct slog_item){.zxid = zxid, .data = data, .len = len});
-    if (rc == 0)
-        uv_cond_signal(&st->cv);
     uv_mutex_unlock(&st->mu);
-    if (rc != 0)
+    /* The thread is told at the end of this loop turn (storage_kick): an idle thread woken
+     * by the first txn of a turn would fsync it alone while the turn reads the others. */
+    if (rc == 0)
+        st->is_kick_due = true;
+    else
         set_err(st, rc, "out of memory queueing a txn for the log");
+}
+
+void storage_kick(struct server *srv)
+{
+    struct storage *st = srv->storage;
+    if (!st || !st->is_kick_due)
+        return;
+    st->is_kick_due = false;
+    uv_mutex_lock(&st->mu);
+    uv_cond_signal(&st->cv);
+    uv_mutex_unlock(&st->mu);
 }
 
 void storage_op(struct server *srv, const struct storage_op *op)
