@@ -102,7 +102,7 @@ static int enc_acl(int64_t index, const struct jute_acl_vec *acl, void *arg)
     return e->out.err;
 }
 
-static int enc_node(struct enc *e, const char *path, const struct tree_node *n, int64_t max_acl)
+static int enc_node(struct enc *e, const char *path, const struct tree_node *n)
 {
     struct jute_buf d = tree_node_data(n);
     jute_put_string(&e->out, path);
@@ -113,8 +113,11 @@ static int enc_node(struct enc *e, const char *path, const struct tree_node *n, 
     } else {
         jute_put_buffer(&e->out, d.data, d.len);
     }
-    int64_t acl = tree_node_acl_index(e->t, n);
-    jute_put_long(&e->out, acl > max_acl ? -1 : acl);
+    /* A list made after the ACL section was written keeps its index, as ZooKeeper's fuzzy
+     * snapshots do: both loaders take an index the section lacks (ZooKeeper ignores it,
+     * Paddock gives the node an empty list) until the replayed create/setACL sets it. Not
+     * -1, which both would read as the open ACL. */
+    jute_put_long(&e->out, tree_node_acl_index(e->t, n));
     struct jute_stat_persisted st;
     tree_node_stat_persisted(n, &st);
     jute_put_stat_persisted(&e->out, &st);
@@ -126,7 +129,7 @@ static int enc_node(struct enc *e, const char *path, const struct tree_node *n, 
 static int enc_node_cb(const char *path, size_t len, const struct tree_node *n, void *arg)
 {
     (void)len;
-    return enc_node(arg, path, n, INT64_MAX);
+    return enc_node(arg, path, n);
 }
 
 /* The FileHeader, the sessions and the ACL cache: everything before the nodes. */
@@ -187,7 +190,6 @@ int snap_encode(const struct tree *t, const struct snap_params *p, snap_sink_fn 
 struct snap_enc {
     struct enc e;
     struct tree_walk *w; /* owned; follows the tree's changes */
-    int64_t max_acl;     /* the tree's highest ACL index when the snapshot began */
     bool no_digest;
     bool is_done;
     int64_t n_nodes;
@@ -202,7 +204,6 @@ int snap_enc_new(struct tree *t, const struct snap_params *p, snap_sink_fn sink,
         return PD_ENOMEM;
     se->e = (struct enc){.adler = adler32(0L, Z_NULL, 0), .sink = sink, .ctx = ctx, .t = t};
     jute_out_init(&se->e.out);
-    se->max_acl = tree_acl_max_index(t);
     se->no_digest = p->no_digest;
     int rc = tree_walk_new(t, p->zxid, &se->w);
     if (rc == 0)
@@ -242,7 +243,7 @@ int snap_enc_step(struct snap_enc *se, int64_t max_nodes, int64_t last_zxid)
             return 1;
         }
         se->n_nodes++;
-        if (enc_node(e, path, n, se->max_acl) != 0)
+        if (enc_node(e, path, n) != 0)
             return e->err;
     }
     return enc_flush(e);

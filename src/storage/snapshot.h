@@ -150,9 +150,10 @@ int snap_encode_buf(const struct tree *t, const struct snap_params *p, struct ju
  * after the start are left out (their creates are replayed), nodes deleted or
  * changed are in their state at some moment between start and end (the
  * replay of their deletes and changes ends in the same state), and a node
- * whose ACL was set to a list interned after the start is written with the
- * open ACL index -1 (the setACL is replayed): the ACL cache was written at
- * the start, and both loaders refuse an index it does not hold.
+ * whose ACL was set to a list interned after the start keeps that list's
+ * index, which the ACL section written at the start lacks: both loaders take
+ * it (ZooKeeper ignores it; Paddock gives the node an empty list, access for
+ * super only) until the replayed create/setACL sets the list.
  *
  * Between steps the caller may change t (tree_apply, including deletes of any
  * node); it must not empty it (tree_load_begin) or free it, or the next step

@@ -303,8 +303,3 @@ uint32_t tree_load_unknown_acls(const struct tree *t)
 {
     return t->load_unknown_acls;
 }
-
-int64_t tree_acl_max_index(const struct tree *t)
-{
-    return t->acls.next_index;
-}

@@ -433,9 +433,6 @@ int tree_walk_next(struct tree_walk *w, const char **path, size_t *len,
                    const struct tree_node **node);
 /* Stops following the tree and frees the walk; NULL is a no-op. Before or after tree_free. */
 void tree_walk_free(struct tree_walk *w);
-/* The highest ACL index handed out so far: indexes are never reused, so a list with a
- * higher index was interned later. */
-int64_t tree_acl_max_index(const struct tree *t);
 
 /*
  * Loading a snapshot replaces the tree's nodes and ACL cache (watches are
