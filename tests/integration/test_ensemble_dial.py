@@ -28,7 +28,7 @@ import time
 import pytest
 from kazoo.client import KazooClient
 
-from zkensemble import Ensemble
+from zkensemble import Ensemble, close_client as close, sanitizer_reports
 from zkwire import four_letter
 
 pytestmark = pytest.mark.skipif(not os.environ.get("PADDOCK_BIN"),
@@ -44,30 +44,6 @@ def client(hosts, timeout=15.0):
                      command_retry=None)
     zk.start(timeout=timeout)
     return zk
-
-
-def close(zk):
-    try:
-        zk.stop()
-        zk.close()
-    except Exception:
-        pass
-
-
-def log_text(m):
-    with open(m.log_path, "rb") as f:
-        return f.read().decode(errors="replace")
-
-
-def sanitizer_reports(ens):
-    out = {}
-    for m in ens.members:
-        for line in log_text(m).splitlines():
-            if ("Sanitizer" in line and "ERROR" in line) or \
-                    "runtime error:" in line:
-                out[m.sid] = line
-                break
-    return out
 
 
 def wait_listening(m, timeout):
@@ -113,14 +89,14 @@ def test_leader_connect_fails_synchronously():
         fails = 0
         while time.time() < deadline:
             assert s1.proc.poll() is None, s1.log_tail()
-            fails = log_text(s1).count("cannot connect to the leader")
+            fails = s1.log_text().count("cannot connect to the leader")
             if fails >= 5:
                 break
             time.sleep(0.2)
         assert fails >= 5, s1.log_tail()
         # Each round is 5 tries 100 ms apart: a few rounds a second at most.
         time.sleep(2.0)
-        rounds = log_text(s1).count("cannot connect to the leader") - fails
+        rounds = s1.log_text().count("cannot connect to the leader") - fails
         assert 1 <= rounds <= 12, (rounds, s1.log_tail())
         assert s1.proc.poll() is None, s1.log_tail()
         assert s1.mode() is None

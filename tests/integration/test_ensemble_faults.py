@@ -14,6 +14,7 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import NoNodeError
 
 from netproxy import ProxiedEnsemble
+from zkensemble import close_client as close, wait_until
 
 pytestmark = pytest.mark.skipif(not os.environ.get("PADDOCK_BIN"),
                                 reason="needs PADDOCK_BIN")
@@ -29,14 +30,6 @@ def client(hosts, timeout=10.0):
                      command_retry=None)
     zk.start(timeout=timeout)
     return zk
-
-
-def close(zk):
-    try:
-        zk.stop()
-        zk.close()
-    except Exception:
-        pass
 
 
 def dump(member, base="/t"):
@@ -83,16 +76,6 @@ def try_write(zk, path, data=b"x", timeout=3.0):
         if name in ("NodeExistsError", "NoNodeError"):
             return "fail"
         return "info"
-
-
-def wait_until(pred, timeout, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return None
 
 
 @pytest.fixture

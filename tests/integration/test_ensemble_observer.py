@@ -26,7 +26,7 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException
 from kazoo.handlers.threading import KazooTimeoutError
 
-from zkensemble import Ensemble
+from zkensemble import Ensemble, close_client as close, print_logs as fail_logs
 from zkutil import wait_until
 from zkwire import RawClient, four_letter, raw_session
 
@@ -42,11 +42,6 @@ def client(member, timeout=10.0, session_timeout=4.0):
                                        "max_delay": 0.2})
     zk.start(timeout=timeout)
     return zk
-
-
-def close(zk):
-    zk.stop()
-    zk.close()
 
 
 def read_synced(member, path):
@@ -96,13 +91,6 @@ def tree_of(member):
         return out
     finally:
         close(zk)
-
-
-def fail_logs(ens):
-    for m in ens.members:
-        rc = m.proc.poll() if m.proc else "not running"
-        print("--- s%d (%s, exit status %r)\n%s" % (m.sid, m.role, rc,
-                                                     m.log_tail(40)))
 
 
 @pytest.fixture

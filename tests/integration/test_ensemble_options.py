@@ -25,7 +25,7 @@ import time
 import pytest
 from kazoo.client import KazooClient
 
-from zkensemble import Ensemble
+from zkensemble import Ensemble, close_client as close, print_logs as fail_logs
 from zkutil import wait_until
 from zkwire import RawClient, ConnectionClosed, four_letter
 
@@ -41,17 +41,6 @@ def client(member, timeout=10.0):
                                        "max_delay": 0.2})
     zk.start(timeout=timeout)
     return zk
-
-
-def close(zk):
-    zk.stop()
-    zk.close()
-
-
-def fail_logs(ens):
-    for m in ens.members:
-        rc = m.proc.poll() if m.proc else "not running"
-        print("--- s%d (exit status %r)\n%s" % (m.sid, rc, m.log_tail(40)))
 
 
 def leader_without_clients(ens, members, timeout=30.0):

@@ -28,7 +28,8 @@ import pytest
 from kazoo.client import KazooClient
 from kazoo.protocol.states import KazooState
 
-from zkensemble import Ensemble
+from zkensemble import (Ensemble, close_client as close, sanitizer_reports,
+                        wait_until)
 from zkwire import (ConnectionClosed, Err, Ev, Op, RawClient,
                     SET_WATCHES_XID, State, WatchEvent, enc_path_watch,
                     j_long, j_string, j_vector, raw_session)
@@ -47,14 +48,6 @@ def client(hosts, timeout=15.0, session=6.0, randomize=True):
     return zk
 
 
-def close(zk):
-    try:
-        zk.stop()
-        zk.close()
-    except Exception:
-        pass
-
-
 def exists_on(member, path):
     zk = client(member.hosts)
     try:
@@ -62,32 +55,6 @@ def exists_on(member, path):
         return zk.exists(path) is not None
     finally:
         close(zk)
-
-
-def wait_until(pred, timeout, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return None
-
-
-def log_text(m):
-    with open(m.log_path, "rb") as f:
-        return f.read().decode(errors="replace")
-
-
-def sanitizer_reports(ens):
-    out = {}
-    for m in ens.members:
-        for line in log_text(m).splitlines():
-            if ("Sanitizer" in line and "ERROR" in line) or \
-                    "runtime error:" in line:
-                out[m.sid] = line
-                break
-    return out
 
 
 @pytest.fixture
@@ -207,8 +174,8 @@ def test_vanished_clients_expire_by_the_leader(ens):
     # The leader decided: it logged the expiry, the followers did not.
     for sess in (gone.session_id, silent.session_id):
         line = "Expiring session 0x%x" % sess
-        assert line in log_text(leader), line
-        assert line not in log_text(f1) and line not in log_text(f2)
+        assert line in leader.log_text(), line
+        assert line not in f1.log_text() and line not in f2.log_text()
     # The silent client's connection was closed by its server.
     with pytest.raises((ConnectionClosed, OSError)):
         for _ in range(3):
@@ -235,7 +202,7 @@ def test_reads_on_a_follower_keep_the_session(ens):
     assert exists_on(leader, "/r")
     err, st = c.exists("/r")
     assert err == 0 and st.ephemeralOwner == c.session_id
-    assert ("Expiring session 0x%x" % c.session_id) not in log_text(leader)
+    assert ("Expiring session 0x%x" % c.session_id) not in leader.log_text()
     c.close_session()
     c.close()
     assert wait_until(lambda: not exists_on(leader, "/r"), 10.0)
@@ -270,7 +237,7 @@ def test_lagging_follower_asks_the_leader_about_a_new_session():
             ens.net.unblock(leader.sid, fol.sid)
         assert resp.timeout > 0 and resp.session_id == sid, resp
         assert waited >= 0.3, "answered before the txn could have arrived"
-        assert "asking the leader" in log_text(fol)
+        assert "asking the leader" in fol.log_text()
         # The session works on the follower: an ephemeral made through it is
         # owned by it, on the leader too.
         err, _ = again.create("/lag", b"x", flags=1)

@@ -62,11 +62,6 @@ def tree_of(member):
         zk.close()
 
 
-def log_text(member):
-    with open(member.log_path, "rb") as f:
-        return f.read().decode(errors="replace")
-
-
 @pytest.fixture
 def ens():
     e = Ensemble(["paddock"] * 3)
@@ -87,8 +82,8 @@ def test_follower_far_behind_gets_snap(ens):
     bulk_create(leader, "/bulk", N_BEHIND)
     f.start()
     ens.wait_serving(timeout=30)
-    assert "sending server %d a snapshot" % f.sid in log_text(leader)
-    assert "loaded the leader's database" in log_text(f)
+    assert "sending server %d a snapshot" % f.sid in leader.log_text()
+    assert "loaded the leader's database" in f.log_text()
     want = tree_of(leader)
     assert "/bulk/n%04d" % (N_BEHIND - 1) in want and "/eph" in want
     assert tree_of(f) == want
@@ -159,7 +154,7 @@ def test_new_leader_with_an_unapplied_tail_can_send_snap(ens):
         zk.close()
     b.start()
     ens.wait_serving(members=[a, b], timeout=30)
-    log_a = log_text(a)
+    log_a = a.log_text()
     assert "sending server %d a snapshot" % b.sid in log_a
     print("\nnew leader applied its unapplied tail first: %s" %
           ("txns of this server's log" in log_a))

@@ -42,6 +42,7 @@ import pytest
 from kazoo.client import KazooClient
 
 from netproxy import ProxiedEnsemble
+from zkensemble import sanitizer_reports
 from test_ensemble_faults import assert_same_tree, close, wait_until
 from zkwire import four_letter
 
@@ -84,23 +85,6 @@ def logged_creates(member):
         for r in doc["records"]:
             if r.get("typeName") == "create":
                 out[int(r["zxid"], 16)] = r["path"]
-    return out
-
-
-def log_text(member):
-    with open(member.log_path, "rb") as f:
-        return f.read().decode(errors="replace")
-
-
-def sanitizer_reports(ens):
-    """{sid: first line} of an ASan/UBSan/LSan report in a server's log."""
-    out = {}
-    for m in ens.members:
-        for line in log_text(m).splitlines():
-            if ("Sanitizer" in line and "ERROR" in line) or \
-                    "runtime error:" in line:
-                out[m.sid] = line
-                break
     return out
 
 
@@ -160,10 +144,10 @@ def cut_off_leader_with_unacked_writes(ens):
 def check_rejoined(ens, leader, new, new_zxid, zk_old):
     assert ens.wait_serving(timeout=20) is new
     assert wait_until(lambda: leader.mode() == "follower", 10.0)
-    text = log_text(leader)
+    text = leader.log_text()
     assert "sync: TRUNC to 0x%x" % new_zxid in text, leader.log_tail()
     assert "sync: server %d by TRUNC to 0x%x" % (leader.sid, new_zxid) \
-        in log_text(new)
+        in new.log_text()
     assert "fatal" not in text.lower()
     # The truncated log holds none of the unacknowledged writes any more.
     assert not [p for p in logged_creates(leader).values()
@@ -198,7 +182,7 @@ def test_restarted_leader_truncated_below_its_tree(ens3):
     ens3.heal()
     leader.start()
     check_rejoined(ens3, leader, new, new_zxid, zk_old)
-    text = log_text(leader)
+    text = leader.log_text()
     # Start-up replayed the uncommitted txns into the tree ...
     assert "recovered zxid 0x%x" % max(unacked) in text, text[-3000:]
     # ... and the TRUNC reloaded it in place instead of stopping.

@@ -101,6 +101,11 @@ class Member:
         except OSError:
             return ""
 
+    def log_text(self):
+        """The whole server log."""
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
 
 class Ensemble:
     """roles: one "participant" or "observer" per member (default: all
@@ -165,3 +170,46 @@ class Ensemble:
                          for m in members)
         raise AssertionError("ensemble not serving after %.0fs: %r\n%s" % (
             timeout, modes, logs))
+
+
+# ---------------------------------------------------------------- test helpers
+
+
+def close_client(zk):
+    """Stops and closes a kazoo client, whatever state it is in."""
+    try:
+        zk.stop()
+        zk.close()
+    except Exception:
+        pass
+
+
+def wait_until(pred, timeout, step=0.05):
+    """pred()'s first true value within timeout seconds, else None."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return None
+
+
+def sanitizer_reports(ens):
+    """{sid: first line} of an ASan/UBSan/LSan report in a server's log."""
+    out = {}
+    for m in ens.members:
+        for line in m.log_text().splitlines():
+            if ("Sanitizer" in line and "ERROR" in line) or \
+                    "runtime error:" in line:
+                out[m.sid] = line
+                break
+    return out
+
+
+def print_logs(ens):
+    """Each member's exit status and log tail (for a failing test's output)."""
+    for m in ens.members:
+        rc = m.proc.poll() if m.proc else "not running"
+        print("--- s%d (%s, exit status %r)\n%s" % (m.sid, m.role, rc,
+                                                     m.log_tail(40)))
