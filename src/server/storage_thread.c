@@ -109,6 +109,52 @@ static void wake_loop(struct storage *st)
         ;
 }
 
+/* Writes data into tmp, fsyncs it, renames it over path and fsyncs dir, so that a crash leaves
+ * path whole, old or new. 0, or -1 with errno set. */
+static int write_replace(const char *dir, const char *tmp, const char *path, const void *data,
+                         size_t len)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    const uint8_t *p = data;
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, p + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            close(fd);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) != 0) {
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    if (rename(tmp, path) != 0)
+        return -1;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        int frc = fsync(dfd);
+        close(dfd);
+        if (frc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* errno of a failed write_replace() of `name`, as the op's error and message. */
+static int write_failed(const char *name, char *errmsg, size_t errlen)
+{
+    int e = errno;
+    snprintf(errmsg, errlen, "writing %s: %s", name, strerror(e));
+    return e == ENOSPC ? PD_ENOSPC : PD_EIO;
+}
+
 /* Writes dataDir/version-2/<name> = value as QuorumPeer.writeLongToFile does: decimal, no
  * newline, into <name>.tmp, fsynced, renamed over <name>, directory fsynced. */
 static int write_epoch_file(const char *dir, const char *name, int64_t value, char *errmsg,
@@ -118,30 +164,9 @@ static int write_epoch_file(const char *dir, const char *name, int64_t value, ch
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     size_t n = quorum_epoch_format(value, text);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        goto fail;
-    if (write(fd, text, n) != (ssize_t)n || fsync(fd) != 0) {
-        close(fd);
-        goto fail;
-    }
-    close(fd);
-    if (rename(tmp, path) != 0)
-        goto fail;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        int frc = fsync(dfd);
-        close(dfd);
-        if (frc != 0)
-            goto fail;
-    }
+    if (write_replace(dir, tmp, path, text, n) != 0)
+        return write_failed(name, errmsg, errlen);
     return 0;
-fail:;
-    int e = errno;
-    int m = snprintf(errmsg, errlen, "writing %s: ", name);
-    if (m > 0 && (size_t)m < errlen)
-        snprintf(errmsg + m, errlen - (size_t)m, "%s", strerror(e));
-    return e == ENOSPC ? PD_ENOSPC : PD_EIO;
 }
 
 /* STORAGE_OP_SNAP_LOAD, after the log is emptied: snapshots past zxid belong to a history the
@@ -162,43 +187,13 @@ static int write_snap_file(const char *dir, int64_t zxid, const uint8_t *data, s
         }
         closedir(d);
     }
-    char path[4200], tmp[4200];
-    snprintf(path, sizeof(path), "%s/" SNAP_PREFIX "%" PRIx64, dir, (uint64_t)zxid);
+    char path[4200], tmp[4200], name[64];
+    snprintf(name, sizeof(name), SNAP_PREFIX "%" PRIx64, (uint64_t)zxid);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
     snprintf(tmp, sizeof(tmp), "%s/" SNAP_TMP_PREFIX "%" PRIx64, dir, (uint64_t)zxid);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        goto fail;
-    for (size_t off = 0; off < len;) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            close(fd);
-            goto fail;
-        }
-        off += (size_t)n;
-    }
-    if (fsync(fd) != 0) {
-        close(fd);
-        goto fail;
-    }
-    close(fd);
-    if (rename(tmp, path) != 0)
-        goto fail;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        int frc = fsync(dfd);
-        close(dfd);
-        if (frc != 0)
-            goto fail;
-    }
+    if (write_replace(dir, tmp, path, data, len) != 0)
+        return write_failed(name, errmsg, errlen);
     return 0;
-fail:;
-    int e = errno;
-    int m = snprintf(errmsg, errlen, "writing " SNAP_PREFIX "%" PRIx64 ": ", (uint64_t)zxid);
-    if (m > 0 && (size_t)m < errlen)
-        snprintf(errmsg + m, errlen - (size_t)m, "%s", strerror(e));
-    return e == ENOSPC ? PD_ENOSPC : PD_EIO;
 }
 
 /* Storage thread: one quorum-mode op that is not an append (see storage_op_kind). */
