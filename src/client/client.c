@@ -138,8 +138,9 @@ static void fail_head(struct pdk_client *c, int rc)
     /* A close that ends the client while no connection is up succeeds. */
     if (r.op == PDK_OP_CLOSE_SESSION && c->state == CS_CLOSED && rc == PDK_ZCLOSING)
         res.rc = PDK_ZOK;
-    if (r.watch == RW_REMOVE && r.is_local && request_watch_done(c, &r, rc) > 0)
-        res.rc = PDK_ZOK;
+    /* Only a local removeWatches acts on a failure (the others register on success). */
+    if (r.watch == RW_REMOVE)
+        res.rc = request_watch_done(c, &r, res.rc);
     pd_free(r.wpath);
     client_complete(c, &r, &res);
 }
@@ -469,9 +470,7 @@ static void on_frame(struct pdk_client *c, const uint8_t *p, size_t n, int64_t n
         if (drc != 0)
             res = (struct pdk_result){.rc = PDK_ZMARSHALLINGERROR, .op = r.op, .data_len = -1};
         res.zxid = h.zxid;
-        /* As ClientCnxn.finishPacket: a local removal that removed watches succeeds. */
-        if (request_watch_done(c, &r, res.rc) > 0 && r.is_local)
-            res.rc = PDK_ZOK;
+        res.rc = request_watch_done(c, &r, res.rc);
         client_complete(c, &r, &res);
         pd_free(r.wpath);
         if (client_is_finished(c) || c->is_free_pending)

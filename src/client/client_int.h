@@ -276,8 +276,9 @@ void client_destroy(struct pdk_client *c);
 int request_decode(struct pdk_client *c, const struct req *r, int32_t err, struct jute_in *in,
                    struct pdk_result *res, struct pdk_stat *stat_buf);
 /* Applies r's watch registration or removal for a reply with rc. */
-/* Registers or removes r's watch after its reply (rc). Returns the number of watches removed
- * here (removeWatches). */
+/* Registers or removes r's watch after its reply, or its failure, with rc. Returns the rc to
+ * complete r with: rc, or PDK_ZOK for a local removeWatches that removed watches here
+ * (ClientCnxn.finishPacket). */
 int request_watch_done(struct pdk_client *c, const struct req *r, int rc);
 /* Encodes a ping (xid -2). */
 void request_put_ping(struct jute_out *out);

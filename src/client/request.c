@@ -926,7 +926,7 @@ int request_watch_done(struct pdk_client *c, const struct req *r, int rc)
         /* local (ZooKeeper's removeWatches(..., local=true)): removed here whatever the
          * server said, or if the connection was lost before it said anything. */
         if (rc != PDK_ZOK && !r->is_local)
-            return 0;
+            return rc;
         struct watch_calls removed = {0};
         watch_remove(&c->watches, r->wpath, kinds_of_type(r->aux), r->wfn, r->wctx, &removed);
         char *path = client_strip(c, r->wpath);
@@ -939,13 +939,13 @@ int request_watch_done(struct pdk_client *c, const struct req *r, int rc)
                           removed_event(removed.items[i].kind), state, path);
         int n = removed.n;
         watch_calls_free(&removed);
-        return n;
+        return n > 0 ? PDK_ZOK : rc;
     }
     default:
-        return 0;
+        return rc;
     }
     /* An out-of-memory here loses the registration; the event would not be delivered. */
     if (kind >= 0)
         watch_add(&c->watches, r->wpath, kind, r->wfn, r->wctx);
-    return 0;
+    return rc;
 }
