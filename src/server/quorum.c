@@ -1886,13 +1886,6 @@ static void reload_tree(struct quorum *q)
     srv->durable_zxid = srv->last_zxid;
 }
 
-static void collect_snap_session(struct session *s, void *arg)
-{
-    struct quorum *q = arg;
-    if (snap_keep_session(q, s->id, s->timeout_ms) != 0)
-        q->n_snap_sessions = SIZE_MAX;
-}
-
 /*
  * Leader, right after a SNAP record to `to`: the database as of zxid, as LearnerHandler writes
  * it (ZKDatabase.serializeSnapshot, then the string "BenWasHere"): a snapshot file's body
@@ -1925,18 +1918,19 @@ static void send_database(struct quorum *q, int64_t to, int64_t zxid)
         link_close(p->qlink, "snapshot not available");
         return;
     }
-    q->n_snap_sessions = 0;
-    sess_foreach(&srv->sessions, collect_snap_session, q);
+    struct snap_session *sessions;
+    size_t n_sessions;
     struct jute_out out;
     jute_out_init(&out);
-    int rc = q->n_snap_sessions == SIZE_MAX ? PD_ENOMEM : 0;
+    int rc = sess_collect(&srv->sessions, &sessions, &n_sessions);
     if (rc == 0) {
         struct snap_params sp = {.zxid = zxid,
-                                 .sessions = q->snap_sessions,
-                                 .n_sessions = q->n_snap_sessions,
+                                 .sessions = sessions,
+                                 .n_sessions = n_sessions,
                                  .no_digest = true};
         rc = snap_encode_buf(srv->tree, &sp, &out);
     }
+    pd_free(sessions);
     if (rc == 0)
         jute_put_string(&out, JUTE_QUORUM_SNAP_SIGNATURE);
     const size_t head = 16, seal = 13, sig = 4 + strlen(JUTE_QUORUM_SNAP_SIGNATURE);
@@ -1947,13 +1941,12 @@ static void send_database(struct quorum *q, int64_t to, int64_t zxid)
         memmove(out.data + out.len - sig - seal, out.data + out.len - sig, sig);
         pd_info("sending server %" PRId64 " a snapshot of zxid 0x%" PRIx64 ": %zu bytes, %zu "
                 "sessions",
-                to, (uint64_t)zxid, out.len - head - seal, q->n_snap_sessions);
+                to, (uint64_t)zxid, out.len - head - seal, n_sessions);
         link_write(p->qlink, out.data + head, out.len - head - seal);
     } else {
         pd_error("cannot encode a snapshot for server %" PRId64 ": %s", to, pd_strerror(rc));
         link_close(p->qlink, "snapshot not available");
     }
-    q->n_snap_sessions = 0;
     jute_out_close(&out);
 }
 

@@ -8,6 +8,7 @@
 
 #include "common/alloc.h"
 #include "common/err.h"
+#include "storage/snapshot.h"
 
 #include <string.h>
 
@@ -247,4 +248,22 @@ void sess_foreach(const struct sess_table *t, void (*fn)(struct session *, void 
     for (size_t i = 0; i < t->n_slots; i++)
         for (struct session *s = t->slots[i]; s; s = s->hash_next)
             fn(s, arg);
+}
+
+int sess_collect(const struct sess_table *t, struct snap_session **items, size_t *n)
+{
+    *items = NULL;
+    *n = 0;
+    if (t->count == 0)
+        return 0;
+    struct snap_session *v = pd_malloc(t->count * sizeof(*v));
+    if (!v)
+        return PD_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < t->n_slots; i++)
+        for (struct session *s = t->slots[i]; s && k < t->count; s = s->hash_next)
+            v[k++] = (struct snap_session){.id = s->id, .timeout_ms = s->timeout_ms};
+    *items = v;
+    *n = k;
+    return 0;
 }

@@ -74,5 +74,9 @@ struct session *sess_next_expired(struct sess_table *t, int64_t now_ms);
 
 /* Iteration: calls fn for every session. */
 void sess_foreach(const struct sess_table *t, void (*fn)(struct session *, void *), void *arg);
+struct snap_session;
+/* Every session as (id, timeout) for a snapshot: *items is owned by the caller (pd_free), NULL
+ * when there are none. 0 or PD_ENOMEM. */
+int sess_collect(const struct sess_table *t, struct snap_session **items, size_t *n);
 
 #endif

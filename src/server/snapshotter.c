@@ -114,30 +114,6 @@ static int64_t next_threshold(struct server *srv)
     return half + 1 + extra;
 }
 
-struct sess_vec {
-    struct snap_session *items;
-    size_t n, cap;
-    bool is_oom;
-};
-
-static void collect_session(struct session *s, void *arg)
-{
-    struct sess_vec *v = arg;
-    if (v->is_oom)
-        return;
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 64;
-        struct snap_session *items = pd_realloc(v->items, cap * sizeof(*items));
-        if (!items) {
-            v->is_oom = true;
-            return;
-        }
-        v->items = items;
-        v->cap = cap;
-    }
-    v->items[v->n++] = (struct snap_session){.id = s->id, .timeout_ms = s->timeout_ms};
-}
-
 /* ---- the writer thread ------------------------------------------------------------------ */
 
 static void free_chunks(struct snap_chunk *c)
@@ -301,6 +277,17 @@ static void drop_cur(struct snap_job *j)
     j->n_pool++;
     uv_mutex_unlock(&j->mu);
     j->cur = NULL;
+}
+
+/* A snapshot that could not start: lets go of its encoder and chunks. */
+static void abandon_start(struct snap_job *j)
+{
+    snap_enc_free(j->enc);
+    j->enc = NULL;
+    drop_cur(j);
+    free_chunks(j->head);
+    j->head = j->tail = NULL;
+    j->queued = 0;
 }
 
 static void idle_stop(struct snap_job *j)
@@ -481,20 +468,18 @@ int snapshotter_take(struct server *srv, const char *why)
     /* New txns go to a new log file; the snapshot holds at least everything applied so far. */
     storage_roll(srv, srv->next_zxid);
     int64_t zxid = srv->last_zxid;
-    struct sess_vec v = {0};
-    sess_foreach(&srv->sessions, collect_session, &v);
-    struct snap_params p = {.zxid = zxid, .sessions = v.items, .n_sessions = v.n};
-    int rc = v.is_oom ? PD_ENOMEM : snap_enc_new(srv->tree, &p, chunk_sink, j, &j->enc);
-    pd_free(v.items);
+    struct snap_session *sessions;
+    size_t n_sessions;
+    int rc = sess_collect(&srv->sessions, &sessions, &n_sessions);
+    if (rc == 0) {
+        struct snap_params p = {.zxid = zxid, .sessions = sessions, .n_sessions = n_sessions};
+        rc = snap_enc_new(srv->tree, &p, chunk_sink, j, &j->enc);
+    }
+    pd_free(sessions);
     if (rc != 0) {
         pd_error("snapshot of zxid 0x%" PRIx64 ": cannot start: %s", (uint64_t)zxid,
                  pd_strerror(rc));
-        snap_enc_free(j->enc);
-        j->enc = NULL;
-        drop_cur(j);
-        free_chunks(j->head);
-        j->head = j->tail = NULL;
-        j->queued = 0;
+        abandon_start(j);
         return -1;
     }
     snprintf(j->dir, sizeof(j->dir), "%s/version-2", srv->cfg.data_dir);
@@ -504,12 +489,7 @@ int snapshotter_take(struct server *srv, const char *why)
     atomic_store(&j->done, false);
     if (uv_thread_create(&j->thread, writer_main, j) != 0) {
         pd_error("snapshot: cannot start a writer thread");
-        snap_enc_free(j->enc);
-        j->enc = NULL;
-        drop_cur(j);
-        free_chunks(j->head);
-        j->head = j->tail = NULL;
-        j->queued = 0;
+        abandon_start(j);
         return -1;
     }
     j->is_running = true;
