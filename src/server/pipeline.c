@@ -321,18 +321,18 @@ static void finish(struct server *srv, struct pending *p, const struct tree_resu
 
 size_t pipeline_apply_through(struct server *srv, int64_t zxid)
 {
-    int64_t before = srv->last_zxid;
-    size_t n = 0;
-    for (struct pending *p = srv->pend_head; p && p->txn.hdr.zxid <= zxid; p = p->next)
-        n++;
-    if (n == 0 || before >= zxid)
+    if (srv->last_zxid >= zxid)
         return 0;
     /* Nobody is answered from these: they are not committed yet, and the clients that asked
      * (through the old leader) were disconnected when this server left its role. */
+    size_t n = 0;
     for (struct pending *p = srv->pend_head; p && p->txn.hdr.zxid <= zxid; p = p->next) {
         hold_count(p->conn, -1);
         p->conn = NULL;
+        n++;
     }
+    if (n == 0)
+        return 0;
     if (srv->durable_zxid < zxid)
         srv->durable_zxid = zxid;
     pipeline_commit(srv);

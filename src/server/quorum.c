@@ -960,17 +960,9 @@ static void q_send(struct quorum *q, const struct zab_msg *m, int64_t to)
     }
     if (!l || l->is_closing)
         return;
-    struct jute_out *buf = link_buffer(l);
-    if (buf) {
-        encode_packet(q, m, buf); /* an append that fails sets buf->err: link_flush closes */
-        return;
-    }
-    struct jute_out out;
-    jute_out_init(&out);
-    encode_packet(q, m, &out);
-    if (!out.err)
-        link_write(l, out.data, out.len);
-    jute_out_close(&out);
+    /* a quorum link: always buffered (pend or out); an append that fails sets err, and
+     * link_flush closes the link */
+    encode_packet(q, m, link_buffer(l));
 }
 
 static void on_retry_timer(uv_timer_t *t)
@@ -1273,6 +1265,18 @@ static bool snap_read(struct link *l, size_t *off)
  * the same FIFO link, and the leader handles them in order. A 3.8 learner waits for the answer
  * before it completes the client's handshake.
  */
+/* Queues a REVALIDATE packet carrying `data` (a request or a reply; closed here) on l. */
+static void write_revalidate(struct link *l, int64_t zxid, struct jute_out *data)
+{
+    struct jute_quorum_packet pk = {.type = QP_REVALIDATE, .zxid = zxid};
+    pk.data.data = data->data;
+    pk.data.len = (int32_t)data->len;
+    pk.authinfo.is_null = true;
+    if (!data->err && !l->is_closing)
+        jute_put_quorum_packet(link_buffer(l), &pk);
+    jute_out_close(data);
+}
+
 static void handle_revalidate(struct link *l, const struct jute_quorum_packet *p)
 {
     struct quorum *q = l->q;
@@ -1290,20 +1294,11 @@ static void handle_revalidate(struct link *l, const struct jute_quorum_packet *p
         bool valid = s && !s->is_closing;
         if (valid)
             sess_touch(&q->srv->sessions, s, (int64_t)now_ms(q));
-        struct jute_out data, out;
+        struct jute_out data;
         jute_out_init(&data);
-        jute_out_init(&out);
         struct jute_revalidate_reply rep = {.session_id = r.session_id, .is_valid = valid};
         jute_put_revalidate_reply(&data, &rep);
-        struct jute_quorum_packet reply = {.type = QP_REVALIDATE, .zxid = p->zxid};
-        reply.data.data = data.data;
-        reply.data.len = (int32_t)data.len;
-        reply.authinfo.is_null = true;
-        jute_put_quorum_packet(&out, &reply);
-        if (!data.err && !out.err)
-            link_write(l, out.data, out.len);
-        jute_out_close(&data);
-        jute_out_close(&out);
+        write_revalidate(l, p->zxid, &data);
         return;
     }
     struct jute_revalidate_reply r;
@@ -1342,20 +1337,11 @@ void quorum_revalidate(struct server *srv, int64_t session_id, int32_t timeout_m
     struct peer *p = peer_of(q, q->leader);
     if (!quorum_is_learner(srv) || !p || !p->qlink)
         return;
-    struct jute_out data, out;
+    struct jute_out data;
     jute_out_init(&data);
-    jute_out_init(&out);
     struct jute_revalidate_request r = {.session_id = session_id, .timeout_ms = timeout_ms};
     jute_put_revalidate_request(&data, &r);
-    struct jute_quorum_packet pk = {.type = QP_REVALIDATE, .zxid = -1};
-    pk.data.data = data.data;
-    pk.data.len = (int32_t)data.len;
-    pk.authinfo.is_null = true;
-    jute_put_quorum_packet(&out, &pk);
-    if (!data.err && !out.err)
-        link_write(p->qlink, out.data, out.len);
-    jute_out_close(&data);
-    jute_out_close(&out);
+    write_revalidate(p->qlink, -1, &data);
 }
 
 bool quorum_await_session(struct conn *c, int64_t session_id, int32_t timeout_ms)
