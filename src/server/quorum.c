@@ -356,8 +356,9 @@ static void on_written(uv_write_t *req, int status)
         link_close(l, uv_strerror(status));
 }
 
-/* Hands data (owned by the write from here on) to libuv. */
-static void link_write_owned(struct link *l, uint8_t *data, size_t len)
+/* Hands len bytes at data + off to libuv; data (the allocation) is owned by the write from
+ * here on. */
+static void link_write_owned_at(struct link *l, uint8_t *data, size_t off, size_t len)
 {
     struct wreq *w = pd_malloc(sizeof(*w));
     if (!w) {
@@ -366,13 +367,18 @@ static void link_write_owned(struct link *l, uint8_t *data, size_t len)
         return;
     }
     w->data = data;
-    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    uv_buf_t b = uv_buf_init((char *)data + off, (unsigned)len);
     int rc = uv_write(&w->req, (uv_stream_t *)&l->tcp, &b, 1, on_written);
     if (rc != 0) {
         pd_free(data);
         pd_free(w);
         link_close(l, uv_strerror(rc));
     }
+}
+
+static void link_write_owned(struct link *l, uint8_t *data, size_t len)
+{
+    link_write_owned_at(l, data, 0, len);
 }
 
 /* Writes what l->out holds now. */
@@ -1928,7 +1934,15 @@ static void send_database(struct quorum *q, int64_t to, int64_t zxid)
         pd_info("sending server %" PRId64 " a snapshot of zxid 0x%" PRIx64 ": %zu bytes, %zu "
                 "sessions",
                 to, (uint64_t)zxid, out.len - head - seal, n_sessions);
-        link_write(p->qlink, out.data + head, out.len - head - seal);
+        /* After the SNAP record already queued on the link, and without copying the
+         * database: the link's buffer goes first, then this one, owned by the write. */
+        struct link *l = p->qlink;
+        link_flush(l);
+        if (!l->is_closing) {
+            size_t n;
+            uint8_t *d = jute_out_steal(&out, &n);
+            link_write_owned_at(l, d, head, n - head - seal);
+        }
     } else {
         pd_error("cannot encode a snapshot for server %" PRId64 ": %s", to, pd_strerror(rc));
         link_close(p->qlink, "snapshot not available");
