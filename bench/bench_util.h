@@ -1,7 +1,7 @@
 /*
  * Helpers the benchmark tools (loadgen, fill) share: big-endian encoding into
- * a caller's buffer, as jute lays out ints and longs, and reading a process's
- * memory figures from /proc. Header-only: each tool is one C file.
+ * a caller's buffer, as jute lays out ints and longs. Header-only; the
+ * histogram and /proc figures come from src/bench (measure.h).
  */
 #ifndef PD_BENCH_UTIL_H
 #define PD_BENCH_UTIL_H
@@ -33,26 +33,6 @@ static inline uint8_t *put_long(uint8_t *p, int64_t v)
 static inline int32_t get_int(const uint8_t *p)
 {
     return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
-}
-
-/* A "Vm...:" line of /proc/PID/status in kB; -1 if unreadable. */
-static inline long proc_status_kb(int pid, const char *key)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long kb = -1;
-    size_t klen = strlen(key);
-    while (fgets(line, sizeof(line), f)) {
-        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-            kb = strtol(line + klen + 1, NULL, 10);
-            break;
-        }
-    }
-    fclose(f);
-    return kb;
 }
 
 #endif

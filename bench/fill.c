@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
+#include "bench/measure.h"
 
 #define MAX_CONNS  64
 #define PATH_MAX_L 64
@@ -456,8 +457,8 @@ static int do_load(void)
     int64_t t3 = mono_ns();
     long rss = -1, hwm = -1;
     if (O.server_pid > 0) {
-        rss = proc_status_kb(O.server_pid, "VmRSS");
-        hwm = proc_status_kb(O.server_pid, "VmHWM");
+        rss = procstat_status_kb(O.server_pid, "VmRSS");
+        hwm = procstat_status_kb(O.server_pid, "VmHWM");
     }
     for (int i = 0; i < nc; i++) {
         int fl = fcntl(cs[i].fd, F_GETFL);

@@ -57,12 +57,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bench_util.h"
+#include "bench/measure.h"
 
 /* ---- options --------------------------------------------------------------- */
 
@@ -85,77 +85,6 @@ struct opts {
     bool is_setup_skipped;  /* --no-setup: the keys and /bench/seq exist already */
 };
 
-/* ---- histogram ------------------------------------------------------------- */
-
-/*
- * Values in ns. Index v for v < 128; above, 64 linear sub-buckets per power of two:
- * for v with highest bit b >= 7, e = b - 6 and index = 64 * e + (v >> e), where
- * v >> e is in [64, 128). 2^42 ns (73 min) fits under HIST_BUCKETS.
- */
-#define HIST_SUB     64
-#define HIST_BUCKETS (HIST_SUB * 38)
-
-struct hist {
-    uint64_t counts[HIST_BUCKETS];
-    uint64_t n;
-    uint64_t max_ns;
-};
-
-static inline unsigned hist_index(uint64_t v)
-{
-    if (v < 2 * HIST_SUB)
-        return (unsigned)v;
-    unsigned e = (unsigned)(63 - __builtin_clzll(v)) - 6;
-    unsigned i = HIST_SUB * e + (unsigned)(v >> e);
-    return i < HIST_BUCKETS ? i : HIST_BUCKETS - 1;
-}
-
-/* Highest value of bucket i. */
-static uint64_t hist_high(unsigned i)
-{
-    if (i < 2 * HIST_SUB)
-        return i;
-    unsigned e = i / HIST_SUB - 1;
-    uint64_t m = i - (uint64_t)HIST_SUB * e;
-    return ((m + 1) << e) - 1;
-}
-
-static inline void hist_add(struct hist *h, uint64_t v)
-{
-    h->counts[hist_index(v)]++;
-    h->n++;
-    if (v > h->max_ns)
-        h->max_ns = v;
-}
-
-static void hist_merge(struct hist *into, const struct hist *h)
-{
-    for (unsigned i = 0; i < HIST_BUCKETS; i++)
-        into->counts[i] += h->counts[i];
-    into->n += h->n;
-    if (h->max_ns > into->max_ns)
-        into->max_ns = h->max_ns;
-}
-
-/* The q-quantile in µs (upper edge of its bucket, capped at the max seen). */
-static double hist_quantile_us(const struct hist *h, double q)
-{
-    if (h->n == 0)
-        return 0;
-    uint64_t rank = (uint64_t)(q * (double)h->n);
-    if (rank >= h->n)
-        rank = h->n - 1;
-    uint64_t seen = 0;
-    for (unsigned i = 0; i < HIST_BUCKETS; i++) {
-        seen += h->counts[i];
-        if (seen > rank) {
-            uint64_t v = hist_high(i);
-            return (double)(v < h->max_ns ? v : h->max_ns) / 1e3;
-        }
-    }
-    return (double)h->max_ns / 1e3;
-}
-
 /* ---- clock, CPU ------------------------------------------------------------ */
 
 static inline int64_t now_ns(void)
@@ -163,39 +92,6 @@ static inline int64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t self_cpu_us(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec +
-           ru.ru_stime.tv_usec;
-}
-
-/* utime+stime of a process (all its threads, live and dead) in µs; -1 if unreadable. */
-static int64_t proc_cpu_us(int pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    /* The command name (field 2) may hold spaces; fields are counted after its ')'. */
-    char *p = strrchr(buf, ')');
-    if (!p)
-        return -1;
-    unsigned long long utime = 0, stime = 0;
-    /* after ")": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
-     * utime(14) stime(15) */
-    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) !=
-        2)
-        return -1;
-    long hz = sysconf(_SC_CLK_TCK);
-    return (int64_t)((utime + stime) * 1000000ULL / (unsigned long long)hz);
 }
 
 /* ---- sessions ---------------------------------------------------------------- */
@@ -736,16 +632,16 @@ static void start_phase(struct lg *lg, enum phase ph, int64_t now)
     case PH_TIMED:
         lg->timed_start_ns = now;
         lg->phase_end_ns = now + (int64_t)(lg->o.duration_s * 1e9);
-        lg->cpu_start_us = self_cpu_us();
+        lg->cpu_start_us = procstat_self_cpu_us();
         if (lg->o.server_pid)
-            lg->srv_cpu_start_us = proc_cpu_us(lg->o.server_pid);
+            lg->srv_cpu_start_us = procstat_cpu_us(lg->o.server_pid);
         refill_all(lg, now); /* no-op after a warm-up; starts the load without one */
         break;
     case PH_DRAIN:
         lg->timed_end_ns = now;
-        lg->cpu_end_us = self_cpu_us();
+        lg->cpu_end_us = procstat_self_cpu_us();
         if (lg->o.server_pid)
-            lg->srv_cpu_end_us = proc_cpu_us(lg->o.server_pid);
+            lg->srv_cpu_end_us = procstat_cpu_us(lg->o.server_pid);
         lg->phase_end_ns = now + 10 * (int64_t)1000000000;
         break;
     case PH_CLOSE:
@@ -1019,8 +915,8 @@ int main(int argc, char **argv)
     if (o->server_pid) {
         if (lg->srv_cpu_start_us >= 0 && lg->srv_cpu_end_us >= 0 && lg->ops)
             srv_cpu_per_op = (double)(lg->srv_cpu_end_us - lg->srv_cpu_start_us) / (double)lg->ops;
-        rss_kb = proc_status_kb(o->server_pid, "VmRSS");
-        hwm_kb = proc_status_kb(o->server_pid, "VmHWM");
+        rss_kb = procstat_status_kb(o->server_pid, "VmRSS");
+        hwm_kb = procstat_status_kb(o->server_pid, "VmHWM");
         printf("  server   pid %d: CPU %.2f us/op (%.2f s over the run), RSS %ld kB, peak %ld kB\n",
                o->server_pid, srv_cpu_per_op,
                (double)(lg->srv_cpu_end_us - lg->srv_cpu_start_us) / 1e6, rss_kb, hwm_kb);

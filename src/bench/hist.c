@@ -3,7 +3,7 @@
  * bench/loadgen.c's, so both tools report the same quantiles for the same
  * values). hist_add() is inline in bench_int.h.
  */
-#include "bench/bench_int.h"
+#include "bench/measure.h"
 
 /* Highest value of bucket i. */
 static uint64_t hist_high(unsigned i)

@@ -2,8 +2,9 @@
  * CPU and memory figures of this process and of the servers under test, from
  * getrusage() and /proc (the same figures bench/loadgen.c reports).
  */
-#include "bench/bench_int.h"
+#include "bench/measure.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
