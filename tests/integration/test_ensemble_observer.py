@@ -26,7 +26,7 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException
 from kazoo.handlers.threading import KazooTimeoutError
 
-from zkensemble import Ensemble, close_client as close, print_logs as fail_logs
+from zkensemble import Ensemble, close_client as close, print_logs as fail_logs, walk_tree
 from zkutil import wait_until
 from zkwire import RawClient, four_letter, raw_session
 
@@ -77,18 +77,9 @@ def tree_of(member):
     zk = client(member)
     try:
         zk.sync("/")
-        out = {}
-        todo = ["/"]
-        while todo:
-            path = todo.pop()
-            data, st = zk.get(path)
-            out[path] = (data, st.version, st.cversion, st.czxid, st.mzxid,
-                         st.pzxid, st.ephemeralOwner, st.numChildren)
-            for c in zk.get_children(path):
-                child = path.rstrip("/") + "/" + c
-                if child != "/zookeeper":
-                    todo.append(child)
-        return out
+        return {path: (data, st.version, st.cversion, st.czxid, st.mzxid,
+                       st.pzxid, st.ephemeralOwner, st.numChildren)
+                for path, data, st in walk_tree(zk)}
     finally:
         close(zk)
 

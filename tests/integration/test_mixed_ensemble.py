@@ -19,7 +19,7 @@ import time
 import pytest
 from kazoo.client import KazooClient
 
-from zkensemble import Ensemble
+from zkensemble import Ensemble, walk_tree
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("PADDOCK_BIN") or not shutil.which("java")
@@ -42,19 +42,9 @@ def tree_of(member):
     zk = client(member)
     try:
         zk.sync("/")
-        out = {}
-        todo = ["/"]
-        while todo:
-            path = todo.pop()
-            data, st = zk.get(path)
-            out[path] = (data, st.version, st.cversion, st.aversion,
-                         st.czxid, st.mzxid, st.pzxid, st.ephemeralOwner,
-                         st.numChildren)
-            for c in zk.get_children(path):
-                child = (path.rstrip("/") + "/" + c)
-                if child != "/zookeeper":
-                    todo.append(child)
-        return out
+        return {path: (data, st.version, st.cversion, st.aversion, st.czxid,
+                       st.mzxid, st.pzxid, st.ephemeralOwner, st.numChildren)
+                for path, data, st in walk_tree(zk)}
     finally:
         zk.stop()
         zk.close()

@@ -213,3 +213,16 @@ def print_logs(ens):
         rc = m.proc.poll() if m.proc else "not running"
         print("--- s%d (%s, exit status %r)\n%s" % (m.sid, m.role, rc,
                                                      m.log_tail(40)))
+
+
+def walk_tree(zk):
+    """(path, data, stat) of every znode outside /zookeeper, through kazoo client zk."""
+    todo = ["/"]
+    while todo:
+        path = todo.pop()
+        data, st = zk.get(path)
+        yield path, data, st
+        for c in zk.get_children(path):
+            child = path.rstrip("/") + "/" + c
+            if child != "/zookeeper":
+                todo.append(child)
