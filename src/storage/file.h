@@ -30,6 +30,7 @@
 #ifndef PD_STORAGE_FILE_H
 #define PD_STORAGE_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,6 +74,16 @@ struct file_fs {
     int (*pwrite)(struct file_fs *fs, struct file *f, const void *buf, size_t len, uint64_t off);
     /* Makes f's data and size durable (fdatasync). See the contract above. */
     int (*sync)(struct file_fs *fs, struct file *f);
+    /*
+     * Starts writing f's dirty pages in [off, off + len) to the disk and returns (wait
+     * false), or returns once they are written (wait true). Only a hint that keeps a large
+     * file's data from piling up in memory until its sync, which would then hold the disk
+     * for as long as the pile takes and stall every other file's sync behind it: sync() is
+     * still what makes the data durable. Any error must be taken as the file's write error:
+     * the call may have consumed a write-back error that a later sync would have reported.
+     * Backends without such a call do nothing and return 0.
+     */
+    int (*writeback)(struct file_fs *fs, struct file *f, uint64_t off, uint64_t len, bool wait);
     /* Sets f's size to `size` (shrinking or extending with zeros). */
     int (*truncate)(struct file_fs *fs, struct file *f, uint64_t size);
     /*

@@ -134,6 +134,24 @@ static int px_truncate(struct file_fs *fs, struct file *f, uint64_t size)
     return rc < 0 ? map_errno(errno) : 0;
 }
 
+static int px_writeback(struct file_fs *fs, struct file *f, uint64_t off, uint64_t len,
+                        bool wait)
+{
+    (void)fs;
+    if (len == 0)
+        return 0;
+    unsigned flags = SYNC_FILE_RANGE_WRITE;
+    if (wait)
+        flags |= SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WAIT_AFTER;
+    if (sync_file_range(f->fd, (off_t)off, (off_t)len, flags) == 0)
+        return 0;
+    /* Not Linux, or a file that has no such range to write (a pipe, a filesystem without
+     * it): the hint is lost, nothing else. */
+    if (errno == ENOSYS || errno == ESPIPE || errno == EINVAL || errno == EOPNOTSUPP)
+        return 0;
+    return map_errno(errno);
+}
+
 static int px_size(struct file_fs *fs, struct file *f, uint64_t *size)
 {
     (void)fs;
@@ -231,6 +249,7 @@ void file_posix_init(struct file_fs *fs)
         .pread = px_pread,
         .pwrite = px_pwrite,
         .sync = px_sync,
+        .writeback = px_writeback,
         .truncate = px_truncate,
         .allocate = px_allocate,
         .size = px_size,

@@ -275,10 +275,16 @@ int snap_encode_buf(const struct tree *t, const struct snap_params *p, struct ju
     return snap_encode(t, p, buf_sink, out);
 }
 
+/* Snapshot bytes are sent to the disk in steps of this size as they are written (see
+ * snap_file_append). */
+#define SNAP_WRITEBACK_STEP (1u << 20)
+
 struct snap_file {
     struct file_fs *fs;
     struct file *f;
     uint64_t off;
+    uint64_t wb_started; /* write-back started for [0, wb_started) */
+    uint64_t wb_done;    /* and waited for in [0, wb_done) */
     int err; /* sticky: the first failed write */
     char dir[PATH_BUFLEN];
     char tmp[PATH_BUFLEN];
@@ -315,15 +321,38 @@ int snap_file_open(struct file_fs *fs, const char *dir, int64_t zxid, struct sna
     return 0;
 }
 
+/*
+ * Left to the kernel, a snapshot's tens of MB stay dirty in memory until the fsync at the
+ * end, which then sends them all to the disk at once; the txn log's fsyncs queue behind that
+ * pile, and every write acknowledged meanwhile waits for it (22-55 ms at 300k-600k nodes on
+ * the development VM). Sending each step to the disk as soon as it is written, and waiting
+ * for the step before, keeps at most about two steps in flight, so a log fsync waits for at
+ * most that much snapshot data. Any error from it is the snapshot's (file.h).
+ */
+static int trickle(struct snap_file *sf)
+{
+    if (sf->off - sf->wb_started < SNAP_WRITEBACK_STEP)
+        return 0;
+    struct file_fs *fs = sf->fs;
+    int rc = fs->writeback(fs, sf->f, sf->wb_started, sf->off - sf->wb_started, false);
+    if (rc == 0 && sf->wb_started > sf->wb_done)
+        rc = fs->writeback(fs, sf->f, sf->wb_done, sf->wb_started - sf->wb_done, true);
+    sf->wb_done = sf->wb_started;
+    sf->wb_started = sf->off;
+    return rc;
+}
+
 int snap_file_append(struct snap_file *sf, const void *data, size_t len)
 {
     if (sf->err || len == 0)
         return sf->err;
     int rc = sf->fs->pwrite(sf->fs, sf->f, data, len, sf->off);
+    if (rc == 0) {
+        sf->off += len;
+        rc = trickle(sf);
+    }
     if (rc != 0)
         sf->err = rc;
-    else
-        sf->off += len;
     return rc;
 }
 

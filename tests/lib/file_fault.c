@@ -534,6 +534,27 @@ static int ff_sync(struct file_fs *fs, struct file *f)
     return 0;
 }
 
+/* A hint in this model: nothing becomes durable. A waiting call reports (and consumes) a
+ * write-back error this handle has not seen, as Linux's sync_file_range does, so that the
+ * caller has to treat it as its own; an injected fault is such an error. */
+static int ff_writeback(struct file_fs *fs, struct file *f, uint64_t off, uint64_t len, bool wait)
+{
+    (void)off;
+    (void)len;
+    struct file_fault *ff = FF(fs);
+    int err = handle_ok(ff, f);
+    if (!err)
+        err = tick(ff, FF_WRITEBACK);
+    if (err || !wait)
+        return err;
+    if (f->wb_seen != f->ino->wb_err) {
+        f->wb_seen = f->ino->wb_err;
+        f->ino->wb_err_seen = true;
+        return f->ino->wb_errno;
+    }
+    return 0;
+}
+
 static int set_size(struct file_fault *ff, struct inode *ino, uint64_t size)
 {
     int err = check_space(ff, ino, size);
@@ -703,6 +724,7 @@ struct file_fault *file_fault_new(uint64_t seed)
                 .unlink = ff_unlink,
                 .mkdir = ff_mkdir,
                 .sync_dir = ff_sync_dir,
+                .writeback = ff_writeback,
                 .list_dir = ff_list_dir,
             },
     };

@@ -81,6 +81,7 @@ enum file_fault_kind {
     FF_MKDIR,
     FF_SYNC_DIR,
     FF_LIST,
+    FF_WRITEBACK,
     FF_N_KINDS
 };
 

@@ -90,6 +90,13 @@ static void exercise(struct file_fs *fs, const char *root)
     CHECK_EQ_INT(size, 4096);
     CHECK_EQ_INT(fs->pread(fs, f, buf, 8, 4000, &n), 0);
     CHECK(n == 8 && memcmp(buf, "\0\0\0\0\0\0\0\0", 8) == 0);
+    /* writeback is a hint: the bytes read back the same, a waiting call on unsynced data
+     * reports no error, an empty range does nothing */
+    CHECK_EQ_INT(fs->writeback(fs, f, 0, 4096, false), 0);
+    CHECK_EQ_INT(fs->writeback(fs, f, 0, 4096, true), 0);
+    CHECK_EQ_INT(fs->writeback(fs, f, 4096, 0, true), 0);
+    CHECK_EQ_INT(fs->pread(fs, f, buf, 5, 0, &n), 0);
+    CHECK(n == 5 && memcmp(buf, "hello", 5) == 0);
     CHECK_EQ_INT(fs->truncate(fs, f, 7), 0);
     CHECK_EQ_INT(fs->size(fs, f, &size), 0);
     CHECK_EQ_INT(size, 7);
@@ -279,6 +286,32 @@ static void test_fault_fsyncgate(void)
     CHECK(lost > 0);
 }
 
+/* A write-back error of another handle is reported to a waiting writeback, once, as
+ * sync_file_range does on Linux; then this handle's sync has nothing left to report (which
+ * is why file.h makes any writeback error the caller's). A starting writeback reports none. */
+static void test_fault_writeback_errseq(void)
+{
+    struct file_fault *ff = file_fault_new(1);
+    struct file_fs *fs = file_fault_fs(ff);
+    struct file *f, *g;
+    CHECK_EQ_INT(fs->open(fs, "/f", FILE_CREATE | FILE_RDWR, &f), 0);
+    CHECK_EQ_INT(fs->open(fs, "/f", FILE_RDWR, &g), 0);
+    CHECK_EQ_INT(fs->pwrite(fs, f, "0123456789", 10, 0), 0);
+    file_fault_fail(ff, FF_SYNC, 1, PD_EIO, 1);
+    CHECK_EQ_INT(fs->sync(fs, g), PD_EIO);
+    CHECK_EQ_INT(fs->writeback(fs, f, 0, 10, false), 0);
+    CHECK_EQ_INT(fs->writeback(fs, f, 0, 10, true), PD_EIO);
+    CHECK_EQ_INT(fs->writeback(fs, f, 0, 10, true), 0);
+    CHECK_EQ_INT(fs->sync(fs, f), 0);
+    /* an injected fault */
+    file_fault_fail(ff, FF_WRITEBACK, 1, PD_EIO, 1);
+    CHECK_EQ_INT(fs->writeback(fs, f, 0, 10, false), PD_EIO);
+    CHECK_EQ_INT(file_fault_calls(ff, FF_WRITEBACK), 4);
+    fs->close(fs, f);
+    fs->close(fs, g);
+    file_fault_free(ff);
+}
+
 static void test_fault_capacity(void)
 {
     struct file_fault *ff = file_fault_new(5);
@@ -306,5 +339,6 @@ int main(void)
     RUN(test_fault_countdown);
     RUN(test_fault_fsyncgate);
     RUN(test_fault_capacity);
+    RUN(test_fault_writeback_errseq);
     return t_done();
 }

@@ -687,6 +687,54 @@ static void test_write_buf(void)
     tt_close(&x);
 }
 
+/* A snapshot file larger than a few write-back steps (1 MiB) asks for write-back as it grows,
+ * and a failure of any of those calls fails the snapshot: nothing is left behind. */
+static void test_write_trickle(void)
+{
+    enum { PIECE = 64 * 1024, PIECES = 48 }; /* 3 MiB */
+    uint8_t *piece = malloc(PIECE);
+    for (size_t i = 0; i < PIECE; i++)
+        piece[i] = (uint8_t)(i * 7);
+    long calls = 0;
+    for (long nth = 0; nth <= 8; nth++) {
+        struct file_fault *ff = new_fs();
+        struct file_fs *fs = file_fault_fs(ff);
+        if (nth)
+            file_fault_fail(ff, FF_WRITEBACK, nth, PD_EIO, 1);
+        char err[256] = "";
+        struct snap_file *sf;
+        CHECK_EQ_INT(snap_file_open(fs, DIR, 0x42, &sf, err, sizeof(err)), 0);
+        int first_rc = 0;
+        for (int i = 0; i < PIECES; i++) {
+            int rc = snap_file_append(sf, piece, PIECE);
+            if (rc && !first_rc)
+                first_rc = rc;
+            if (first_rc)
+                CHECK_EQ_INT(rc, first_rc); /* sticky */
+        }
+        int rc = snap_file_commit(sf, err, sizeof(err));
+        int n = 0;
+        fs->list_dir(fs, DIR, count_prefixed, &n);
+        if (nth == 0) {
+            calls = file_fault_calls(ff, FF_WRITEBACK);
+            CHECK(calls >= 3);
+            CHECK_EQ_INT(first_rc, 0);
+            CHECK_EQ_INT(rc, 0);
+            CHECK_EQ_INT(n, 1);
+        } else if (nth <= calls) {
+            CHECK_EQ_INT(first_rc, PD_EIO);
+            CHECK_EQ_INT(rc, PD_EIO);
+            CHECK(strstr(err, "write") != NULL);
+            CHECK_EQ_INT(n, 0);
+        } else {
+            CHECK_EQ_INT(rc, 0);
+            CHECK_EQ_INT(n, 1);
+        }
+        file_fault_free(ff);
+    }
+    free(piece);
+}
+
 /* A power failure right after snap_write returned keeps the snapshot whole. */
 static void test_crash_after_write(void)
 {
@@ -1038,6 +1086,7 @@ int main(void)
     RUN(test_write_and_find);
     RUN(test_write_faults);
     RUN(test_write_buf);
+    RUN(test_write_trickle);
     RUN(test_crash_after_write);
     RUN(test_streaming);
     RUN(test_parse);
