@@ -354,7 +354,10 @@ def test_log_fills_up(smallfs, case):
 
 
 def test_failed_snapshot_does_not_stop_the_server(smallfs):
-    fs = smallfs(4)
+    # Room for the whole tree once the filler goes: the writers below run until
+    # two snapshots have failed, which on a fast machine is ~7,000 nodes of 1 kB
+    # (more than a 4 MiB filesystem holds: seen in session 4).
+    fs = smallfs(32)
     datadir = os.path.join(fs.path, "data")
     os.makedirs(datadir)
     logdir = tempfile.mkdtemp(prefix="paddock-it-df-log-")
