@@ -7,7 +7,7 @@ BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc)
 
 # Debian packages the build, the tests and the benchmarks need.
-DEB_PACKAGES = cmake gcc clang pkg-config make libuv1-dev zlib1g-dev libssl-dev libedit-dev \
+DEB_PACKAGES = cmake gcc clang pkg-config make libuv1-dev liburing-dev zlib1g-dev libssl-dev libedit-dev \
                python3-pytest python3-kazoo libzookeeper-mt-dev zookeeper \
                default-jre-headless default-jdk-headless libclang-rt-14-dev tmux \
                libcurator-client-java libcurator-framework-java libcurator-recipes-java

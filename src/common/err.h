@@ -21,7 +21,8 @@
     X(ENOENT, 10, "not found")                                                                     \
     X(EEXIST, 11, "already exists")                                                                \
     X(ECONFIG, 12, "bad configuration")                                                            \
-    X(ELIMIT, 13, "limit reached")
+    X(ELIMIT, 13, "limit reached")                                                                 \
+    X(ENOTSUP, 14, "not supported")
 
 enum {
 #define PD_ERR_ENUM(name, num, msg) PD_##name = -(num),

@@ -170,27 +170,45 @@ static void on_write(uv_write_t *req, int status)
     update_reading(c);
 }
 
-void conn_flush(struct conn *c)
+bool conn_flush_prepare(struct conn *c)
 {
     if (uv_is_closing((uv_handle_t *)&c->tcp) || c->writing)
-        return;
+        return false;
     if (c->out.err) {
         pd_error("out of memory queueing replies for %s:%d", c->peer_ip, c->peer_port);
         c->out.len = 0;
         c->state = CONN_CLOSING;
         close_now(c);
-        return;
+        return false;
     }
     if (c->out.len == 0) {
         if (c->close_after_flush)
             close_now(c);
-        return;
+        return false;
     }
+    return true;
+}
+
+int conn_fd(const struct conn *c)
+{
+    uv_os_fd_t fd = -1;
+    uv_fileno((const uv_handle_t *)&c->tcp, &fd);
+    return fd;
+}
+
+void conn_flush(struct conn *c)
+{
+    if (!conn_flush_prepare(c))
+        return;
     /* Most batches fit the socket buffer: write them straight away. Only what is left goes
      * through uv_write, whose completion re-arms epoll (a syscall per write in libuv 1.44),
      * and the output buffer is kept for the next batch instead of being handed over. */
     uv_buf_t now = uv_buf_init((char *)c->out.data, (unsigned)c->out.len);
-    int n = uv_try_write((uv_stream_t *)&c->tcp, &now, 1);
+    conn_flush_sent(c, uv_try_write((uv_stream_t *)&c->tcp, &now, 1));
+}
+
+void conn_flush_sent(struct conn *c, int n)
+{
     if (n == (int)c->out.len) {
         c->out.len = 0;
         if (c->close_after_flush)

@@ -144,6 +144,7 @@ struct server {
     uv_timer_t tick_timer;      /* session expiry, every tickTime */
     uv_timer_t container_timer; /* container / TTL reaping */
     uv_check_t flush_check;     /* writes queued output once per loop turn */
+    struct sendbatch *sendbatch; /* owned; NULL: replies are written one write() each */
     struct tree *tree;          /* owned */
     struct sess_table sessions;
     int64_t last_zxid;         /* last txn applied */
@@ -202,6 +203,26 @@ void conn_on_accept(uv_stream_t *listener, int status);
 void conn_mark_dirty(struct conn *c);
 /* Writes queued output; closes the connection if asked and drained. */
 void conn_flush(struct conn *c);
+/* conn_flush in two halves, for a caller that sends the bytes itself (sendbatch.c): true when
+ * c->out has bytes to send now (else conn_flush did what there was to do); then
+ * conn_flush_sent() with what the send returned (bytes, or a negative errno / UV error). */
+bool conn_flush_prepare(struct conn *c);
+void conn_flush_sent(struct conn *c, int n);
+int conn_fd(const struct conn *c);
+
+/* sendbatch.c: the replies of a loop turn sent with one io_uring_enter (where available). */
+struct sendbatch;
+typedef void (*sendbatch_done_fn)(uint64_t tag, int res, void *arg);
+/* 0, or PD_ENOTSUP (no liburing, no io_uring, PADDOCK_NO_URING set) or PD_ENOMEM. */
+int sendbatch_open(struct sendbatch **out);
+void sendbatch_close(struct sendbatch *b);
+/* True when no more sends fit before sendbatch_submit(). */
+bool sendbatch_full(const struct sendbatch *b);
+/* Queues a nonblocking send of data (which must stay put until sendbatch_submit returns). */
+void sendbatch_add(struct sendbatch *b, int fd, const void *data, size_t len, uint64_t tag);
+/* Sends what was queued, in one system call, and calls done(tag, bytes sent or -errno) for
+ * each before returning. 0 or PD_EIO (the ring failed: nothing is known to be sent). */
+int sendbatch_submit(struct sendbatch *b, sendbatch_done_fn done, void *arg);
 /* Stops reading, flushes what is queued, then closes. */
 void conn_close(struct conn *c, const char *why);
 /* Call after appending a whole frame to c->out: counts it and schedules the write. */
