@@ -59,6 +59,26 @@ static void hold_count(struct conn *c, int delta)
         c->n_pending += delta;
 }
 
+/* Unlinks and frees the queue's last entry, p. */
+static void drop_tail(struct server *srv, struct pending *p)
+{
+    struct pending *prev = NULL;
+    for (struct pending *it = srv->pend_head; it != p; it = it->next)
+        prev = it;
+    if (prev)
+        prev->next = NULL;
+    else
+        srv->pend_head = NULL;
+    srv->pend_tail = prev;
+    if (p->kind == PIPE_CLOSE || p->kind == PIPE_EXPIRE) {
+        struct session *s = sess_find(&srv->sessions, p->session_id);
+        if (s)
+            s->is_closing = false;
+    }
+    hold_count(p->conn, -1);
+    pending_free(p);
+}
+
 int pipeline_submit(struct server *srv, const struct pipeline_req *r)
 {
     if (srv->is_storage_failed)
@@ -128,8 +148,15 @@ int pipeline_submit(struct server *srv, const struct pipeline_req *r)
         /* The Zab core logs it (a store back through quorum.c) and commits it on a quorum. */
         rc = quorum_propose(srv, p->txn.hdr.zxid, p->payload, p->payload_len);
         if (rc != 0) {
-            /* The leader stepped down meanwhile: nothing queued will commit from here. */
-            pipeline_fail_pending(srv);
+            /* The core refused it: this server has just stopped leading (e.g. it was paused
+             * and its followers' acks are too old). This txn was never logged: it goes. The
+             * ones queued before it are logged, and the next leader's history may hold them;
+             * they stay, to be applied when that leader's DIFF says they are committed (or
+             * cut by its TRUNC). Dropping them here left this server without txns that the
+             * rest of the ensemble committed, for good. Their clients' connections close
+             * with the role (quorum.c role_changed). */
+            drop_tail(srv, p);
+            tree_overlay_clear(srv->tree);
             return PD_EIO;
         }
         return 0;
