@@ -97,14 +97,12 @@ static void on_flush_check(uv_check_t *h)
     pipeline_commit(srv);
     storage_kick(srv);
     quorum_flush(srv);
-    /* on_batch_sent may mark connections dirty again (a short send): loop until none is. */
-    while (srv->dirty) {
-        if (srv->sendbatch) {
-            flush_batched(srv);
-            continue;
-        }
-        conn_flush(pop_dirty(srv));
-    }
+    if (srv->sendbatch)
+        flush_batched(srv);
+    /* Without a ring, or what is left when it failed mid-turn. */
+    struct conn *c;
+    while ((c = pop_dirty(srv)) != NULL)
+        conn_flush(c);
     if (srv->is_stopping && !srv->conns && !uv_is_closing((uv_handle_t *)h))
         uv_close((uv_handle_t *)h, NULL);
 }

@@ -110,7 +110,8 @@ static void wake_loop(struct storage *st)
 }
 
 /* Writes data into tmp, fsyncs it, renames it over path and fsyncs dir, so that a crash leaves
- * path whole, old or new. 0, or -1 with errno set. */
+ * path whole, old or new (the epoch files; snapshots go through snapshot.c). 0, or -1 with
+ * errno set. */
 static int write_replace(const char *dir, const char *tmp, const char *path, const void *data,
                          size_t len)
 {
@@ -172,8 +173,8 @@ static int write_epoch_file(const char *dir, const char *name, int64_t value, ch
 /* STORAGE_OP_SNAP_LOAD, after the log is emptied: snapshots past zxid belong to a history the
  * leader replaced; the new one is written as FileSnap would (temporary name, fsync, rename,
  * directory fsync), so that recovery finds it whole or not at all. */
-static int write_snap_file(const char *dir, int64_t zxid, const uint8_t *data, size_t len,
-                           char *errmsg, size_t errlen)
+static int write_snap_file(struct file_fs *fs, const char *dir, int64_t zxid, const uint8_t *data,
+                           size_t len, char *errmsg, size_t errlen)
 {
     DIR *d = opendir(dir);
     if (d) {
@@ -187,13 +188,7 @@ static int write_snap_file(const char *dir, int64_t zxid, const uint8_t *data, s
         }
         closedir(d);
     }
-    char path[4200], tmp[4200], name[64];
-    snprintf(name, sizeof(name), SNAP_PREFIX "%" PRIx64, (uint64_t)zxid);
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s/" SNAP_TMP_PREFIX "%" PRIx64, dir, (uint64_t)zxid);
-    if (write_replace(dir, tmp, path, data, len) != 0)
-        return write_failed(name, errmsg, errlen);
-    return 0;
+    return snap_write_buf(fs, dir, zxid, data, len, errmsg, errlen);
 }
 
 /* Storage thread: one quorum-mode op that is not an append (see storage_op_kind). */
@@ -225,7 +220,7 @@ static int storage_do_op(struct storage *st, const struct slog_item *it, char *e
         bool is_snap = it->kind == STORAGE_OP_SNAP_LOAD;
         int rc = 0;
         if (is_snap)
-            rc = write_snap_file(snap_dir, it->zxid, it->data, it->len, errmsg, errlen);
+            rc = write_snap_file(&srv->fs, snap_dir, it->zxid, it->data, it->len, errmsg, errlen);
         if (rc == 0)
             rc = txnlog_truncate(&srv->fs, log_dir, is_snap ? 0 : it->zxid, errmsg, errlen);
         int orc = txnlog_open(&srv->fs, log_dir, &opt, &st->log);
