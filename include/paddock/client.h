@@ -379,6 +379,40 @@ PDK_API void pdk_interest(const struct pdk_client *c, int64_t now_ms, int *event
  */
 PDK_API int pdk_process(struct pdk_client *c, int revents, int64_t now_ms);
 
+/*
+ * Caller-driven I/O (optional). A loop that serves many clients can move
+ * their bytes itself, e.g. every client's send and receive in one io_uring
+ * system call, instead of letting pdk_process() make two per client:
+ *
+ *   - pdk_output() gives the bytes waiting to be written to pdk_fd()
+ *     (borrowed: valid until the next call into c, a request included);
+ *     after writing n of them, the caller reports pdk_output_done(c, n).
+ *   - Bytes read from pdk_fd() go to pdk_input(), which decodes every
+ *     complete reply and calls completions and watchers as pdk_process()
+ *     does (requests they submit land in the output). data is borrowed for
+ *     the call. n == 0 says the connection ended (end of stream or a socket
+ *     error): the client drops it and moves on as after a failed read.
+ *
+ * This works only while the connection is up, i.e. after pdk_process() has
+ * completed the TCP connect; at other times pdk_output() gives nothing,
+ * pdk_input() ignores data (it would be from a closed socket) and
+ * pdk_output_done() returns PDK_ZBADARGUMENTS. pdk_process() is still needed
+ * for connecting and for timers; with revents 0 it reads nothing but does
+ * write what is queued (itself, with send()), so a caller that has a write
+ * of pdk_output() in flight must not call it until that write finished. A
+ * caller whose write could not finish (EAGAIN) can leave the rest to
+ * pdk_process(c, PDK_WRITE, ...) once the socket is writable. pdk_fd()
+ * changing means the client closed the old socket: stop any I/O on it (the
+ * caller owns cancelling its own asynchronous reads).
+ *
+ * pdk_output_done() returns PDK_ZOK, PDK_ZBADARGUMENTS for n larger than
+ * what pdk_output() gave, or PDK_ZINVALIDSTATE from a callback. pdk_input()
+ * returns what pdk_process() would.
+ */
+PDK_API const void *pdk_output(const struct pdk_client *c, size_t *len);
+PDK_API int pdk_output_done(struct pdk_client *c, size_t n, int64_t now_ms);
+PDK_API int pdk_input(struct pdk_client *c, const void *data, size_t n, int64_t now_ms);
+
 /* Milliseconds of CLOCK_MONOTONIC: the clock pdk_interest()/pdk_process() expect. */
 PDK_API int64_t pdk_now_ms(void);
 

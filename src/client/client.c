@@ -15,7 +15,9 @@
  *
  * I/O per pdk_process(): reads until the socket is drained (64 KiB chunks),
  * decodes every complete frame in place, then one send() of everything
- * queued (requests submitted from callbacks included).
+ * queued (requests submitted from callbacks included). A caller that moves
+ * the bytes itself (pdk_output/pdk_output_done/pdk_input) reaches the same
+ * decoding and the same output buffer without the system calls.
  */
 #include "client/client_int.h"
 
@@ -485,33 +487,62 @@ static void on_frame(struct pdk_client *c, const uint8_t *p, size_t n, int64_t n
     arena_reset(&c->arena);
 }
 
-/* Decodes every complete frame in the input buffer; false if the connection is gone. */
-static bool drain_frames(struct pdk_client *c, int64_t now)
+/*
+ * Decodes every complete frame of buf[0, len); *used gets the bytes of the
+ * frames decoded. False if the connection or the client ended on the way
+ * (the rest of buf is then stale).
+ */
+static bool decode_frames(struct pdk_client *c, const uint8_t *buf, size_t len, int64_t now,
+                          size_t *used)
 {
     size_t off = 0;
     uint32_t gen = c->conn_gen;
+    *used = 0;
     for (;;) {
         size_t body = 0;
-        int rc = jute_frame_peek(c->in + off, c->in_len - off, c->max_frame_bytes, &body);
+        int rc = jute_frame_peek(buf + off, len - off, c->max_frame_bytes, &body);
         if (rc == PD_EAGAIN)
             break;
         if (rc != 0) {
             conn_lost(c, now);
             return false;
         }
-        on_frame(c, c->in + off + 4, body, now);
+        on_frame(c, buf + off + 4, body, now);
         off += 4 + body;
         /* The connection ended (its buffer is gone), or the client did. */
-        if (c->conn_gen != gen || c->is_free_pending || client_is_finished(c)) {
-            c->in_len = 0;
+        if (c->conn_gen != gen || c->is_free_pending || client_is_finished(c))
             return false;
-        }
+    }
+    *used = off;
+    return true;
+}
+
+/* Decodes every complete frame in the input buffer; false if the connection is gone. */
+static bool drain_frames(struct pdk_client *c, int64_t now)
+{
+    size_t off = 0;
+    if (!decode_frames(c, c->in, c->in_len, now, &off)) {
+        c->in_len = 0;
+        return false;
     }
     if (off > 0) {
         memmove(c->in, c->in + off, c->in_len - off);
         c->in_len -= off;
     }
     return true;
+}
+
+/* Grows the input buffer to hold at least need bytes. */
+static int reserve_in(struct pdk_client *c, size_t need)
+{
+    if (need <= c->in_cap)
+        return 0;
+    uint8_t *p = pd_realloc(c->in, need);
+    if (!p)
+        return PDK_ZSYSTEMERROR;
+    c->in = p;
+    c->in_cap = need;
+    return 0;
 }
 
 /* Makes room for at least READ_CHUNK_BYTES more, or the rest of a large frame. */
@@ -528,14 +559,7 @@ static int ensure_in_room(struct pdk_client *c)
                 need = (size_t)len + 4;
         }
     }
-    if (need <= c->in_cap)
-        return 0;
-    uint8_t *p = pd_realloc(c->in, need);
-    if (!p)
-        return PDK_ZSYSTEMERROR;
-    c->in = p;
-    c->in_cap = need;
-    return 0;
+    return reserve_in(c, need);
 }
 
 static void do_read(struct pdk_client *c, int64_t now)
@@ -731,6 +755,20 @@ void pdk_interest(const struct pdk_client *c, int64_t now_ms, int *events, int *
     }
 }
 
+/* The end of every call that may run callbacks: fails what a finished client holds, frees a
+ * client that pdk_free() was called on meanwhile, and says whether it can go on. */
+static int end_call(struct pdk_client *c)
+{
+    if (client_is_finished(c) && !c->is_free_pending)
+        fail_all(c);
+    if (c->is_free_pending) {
+        if (c->wait_depth == 0)
+            client_destroy(c);
+        return PDK_ZCLOSING;
+    }
+    return client_is_finished(c) ? client_finished_rc(c) : PDK_ZOK;
+}
+
 int pdk_process(struct pdk_client *c, int revents, int64_t now)
 {
     if (c->cb_depth > 0)
@@ -774,14 +812,76 @@ int pdk_process(struct pdk_client *c, int revents, int64_t now)
     }
     if (c->fd >= 0 && c->state != CS_CONNECTING && c->out_sent < c->out.len)
         do_write(c, now);
-    if (client_is_finished(c) && !c->is_free_pending)
-        fail_all(c);
-    if (c->is_free_pending) {
-        if (c->wait_depth == 0)
-            client_destroy(c);
-        return PDK_ZCLOSING;
+    return end_call(c);
+}
+
+/* A connection whose socket carries the protocol (the TCP connect is done). */
+static bool is_conn_open(const struct pdk_client *c)
+{
+    return c->fd >= 0 &&
+           (c->state == CS_HANDSHAKE || c->state == CS_CONNECTED || c->state == CS_CLOSING);
+}
+
+const void *pdk_output(const struct pdk_client *c, size_t *len)
+{
+    size_t left = is_conn_open(c) ? c->out.len - c->out_sent : 0;
+    *len = left;
+    return left > 0 ? c->out.data + c->out_sent : NULL;
+}
+
+int pdk_output_done(struct pdk_client *c, size_t n, int64_t now)
+{
+    if (c->cb_depth > 0)
+        return PDK_ZINVALIDSTATE;
+    if (!is_conn_open(c) || n > c->out.len - c->out_sent)
+        return PDK_ZBADARGUMENTS;
+    if (n == 0)
+        return PDK_ZOK;
+    c->last_send_ms = now;
+    c->out_sent += n;
+    if (c->out_sent == c->out.len) {
+        jute_out_reset(&c->out);
+        c->out_sent = 0;
     }
-    return client_is_finished(c) ? client_finished_rc(c) : PDK_ZOK;
+    return PDK_ZOK;
+}
+
+/*
+ * Bytes the caller read from the socket. Whole frames are decoded where they
+ * lie; only a frame cut by the end of data is copied, to wait for its rest.
+ */
+static void take_input(struct pdk_client *c, const uint8_t *data, size_t n, int64_t now)
+{
+    c->last_recv_ms = now;
+    size_t used = 0;
+    if (c->in_len == 0) {
+        if (!decode_frames(c, data, n, now, &used))
+            return;
+        if (used == n)
+            return;
+        data += used;
+        n -= used;
+    }
+    if (reserve_in(c, c->in_len + n) != 0) {
+        conn_lost(c, now);
+        return;
+    }
+    memcpy(c->in + c->in_len, data, n);
+    c->in_len += n;
+    drain_frames(c, now);
+}
+
+int pdk_input(struct pdk_client *c, const void *data, size_t n, int64_t now)
+{
+    if (c->cb_depth > 0)
+        return PDK_ZINVALIDSTATE;
+    if (is_conn_open(c)) {
+        if (n == 0)
+            conn_lost(c, now);
+        else
+            take_input(c, data, n, now);
+    }
+    return end_call(c);
 }
 
 /* ---- information ---------------------------------------------------------------- */

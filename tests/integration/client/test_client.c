@@ -9,8 +9,9 @@
  *
  *   ops      every operation and its error paths, ACLs and auth, multi and
  *            multiRead layouts, every kind of watch and their removal, chroot,
- *            a deep pipeline, closing, freeing a client with requests and
- *            watches outstanding (run under ASan: nothing may leak).
+ *            a deep pipeline, caller-driven I/O (pdk_input/pdk_output) in odd
+ *            pieces, closing, freeing a client with requests and watches
+ *            outstanding (run under ASan: nothing may leak).
  *   session  failover past a refusing address; pings keeping a 1 s session
  *            alive; a silent (SIGSTOPped) server; a server killed and restarted
  *            on the same dataDir: the session, its ephemerals and its watches
@@ -33,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define WAIT_MS     15000 /* bound for one request or event; Apache can be slow under ASan */
@@ -818,6 +820,17 @@ static void order_cb(struct pdk_client *c, const struct pdk_result *res, void *c
     o->next++;
 }
 
+/* Tops c up to 32 outstanding gets and sets of path (value "abc"), n in all. */
+static void top_up(struct pdk_client *c, const char *path, struct order *o, int *submitted, int n)
+{
+    while (*submitted < n && pdk_outstanding(c) < 32) {
+        int rc = *submitted % 10 == 9 ? pdk_set_data(c, path, "abc", 3, -1, order_cb, o)
+                                      : pdk_get_data(c, path, NULL, NULL, order_cb, o);
+        CHECK_EQ_INT(rc, PDK_ZOK);
+        (*submitted)++;
+    }
+}
+
 static void test_pipeline(void)
 {
     struct pdk_client *c = new_client(NULL);
@@ -827,12 +840,7 @@ static void test_pipeline(void)
     /* Keep 32 outstanding, as paddock bench does; completions submit the next ones. */
     int submitted = 0;
     while (o.next < n) {
-        while (submitted < n && pdk_outstanding(c) < 32) {
-            int rc = submitted % 10 == 9 ? pdk_set_data(c, "/t-pipe", "abc", 3, -1, order_cb, &o)
-                                         : pdk_get_data(c, "/t-pipe", NULL, NULL, order_cb, &o);
-            CHECK_EQ_INT(rc, PDK_ZOK);
-            submitted++;
-        }
+        top_up(c, "/t-pipe", &o, &submitted, n);
         if (turn(c, 1000) != PDK_ZOK)
             break;
     }
@@ -906,6 +914,146 @@ static void free_in_callback(struct pdk_client *c, const struct pdk_result *res,
     /* more requests after pdk_free() are refused */
     if (pdk_get_data(c, "/", NULL, NULL, tally_cb, ctx) != PDK_ZCLOSING)
         ((struct tally *)ctx)->completions += 1000;
+}
+
+/*
+ * Caller-driven I/O (pdk_output/pdk_output_done/pdk_input): the test moves
+ * the bytes itself, in awkward pieces. Output goes out in sends of at most
+ * send_max bytes; received bytes are fed in pieces of feed_max (1: every frame is
+ * cut everywhere; larger: several frames and a cut one per call).
+ */
+struct caller_io {
+    size_t send_max;
+    size_t feed_max;
+    int rc; /* the last pdk_input's return */
+};
+
+static void io_turn(struct pdk_client *c, struct caller_io *io, int max_ms)
+{
+    size_t len;
+    const void *out;
+    while ((out = pdk_output(c, &len)) != NULL) {
+        ssize_t n = send(pdk_fd(c), out, len < io->send_max ? len : io->send_max,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n <= 0)
+            break;
+        CHECK_EQ_INT(pdk_output_done(c, (size_t)n, pdk_now_ms()), PDK_ZOK);
+    }
+    struct pollfd p = {.fd = pdk_fd(c), .events = POLLIN};
+    if (poll(&p, 1, max_ms) <= 0)
+        return;
+    static uint8_t buf[65536];
+    ssize_t n = recv(pdk_fd(c), buf, sizeof(buf), MSG_DONTWAIT);
+    if (n <= 0)
+        return;
+    for (size_t off = 0; off < (size_t)n;) {
+        size_t k = (size_t)n - off < io->feed_max ? (size_t)n - off : io->feed_max;
+        io->rc = pdk_input(c, buf + off, k, pdk_now_ms());
+        if (io->rc != PDK_ZOK)
+            return;
+        off += k;
+    }
+}
+
+/* A completion that tries to drive the client from inside a callback. */
+static void reentry_cb(struct pdk_client *c, const struct pdk_result *res, void *ctx)
+{
+    int *seen = ctx;
+    CHECK_EQ_INT(res->rc, PDK_ZOK);
+    CHECK_EQ_INT(pdk_input(c, "x", 1, pdk_now_ms()), PDK_ZINVALIDSTATE);
+    CHECK_EQ_INT(pdk_output_done(c, 0, pdk_now_ms()), PDK_ZINVALIDSTATE);
+    (*seen)++;
+}
+
+static void test_caller_io(void)
+{
+    struct evlog g = {0};
+    struct pdk_client *c = connect_to(hosts, &g, SESSION_MS);
+    mk(c, "/t-cio", "abc");
+    int64_t sid = pdk_session_id(c);
+    static const struct caller_io shapes[] = {
+        {.send_max = 1, .feed_max = 1},
+        {.send_max = 7, .feed_max = 13},
+        {.send_max = 50, .feed_max = 150}, /* a whole reply and part of the next */
+        {.send_max = SIZE_MAX, .feed_max = SIZE_MAX},
+    };
+    for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+        struct caller_io io = shapes[k];
+        struct order o = {0};
+        const int n = k == 0 ? 200 : 3000;
+        int submitted = 0;
+        int64_t end = pdk_now_ms() + WAIT_MS;
+        while (o.next < n && pdk_now_ms() < end && io.rc == PDK_ZOK) {
+            top_up(c, "/t-cio", &o, &submitted, n);
+            io_turn(c, &io, 100);
+        }
+        CHECK_EQ_INT(io.rc, PDK_ZOK);
+        CHECK_EQ_INT(o.next, n);
+        CHECK_EQ_INT(o.ok, n);
+        CHECK_EQ_INT(o.bad, 0);
+    }
+    /* A reply bigger than any one read, fed 1000 bytes at a time. */
+    static char big[200000];
+    memset(big, 'c', sizeof(big));
+    struct pdk_sync s = {0};
+    CHECK_EQ_INT(OP(c, s, pdk_set_data(c, "/t-cio", big, sizeof(big), -1, pdk_sync_completion, &s)),
+                 PDK_ZOK);
+    sync_done(&s);
+    CHECK_EQ_INT(pdk_get_data(c, "/t-cio", NULL, NULL, pdk_sync_completion, &s), PDK_ZOK);
+    struct caller_io io = {.send_max = SIZE_MAX, .feed_max = 1000};
+    int64_t end = pdk_now_ms() + WAIT_MS;
+    while (!s.is_done && pdk_now_ms() < end && io.rc == PDK_ZOK)
+        io_turn(c, &io, 100);
+    CHECK(s.is_done);
+    CHECK_EQ_INT(R(&s)->rc, PDK_ZOK);
+    CHECK_EQ_INT(R(&s)->data_len, (int)sizeof(big));
+    CHECK(R(&s)->data && R(&s)->data[0] == 'c' && R(&s)->data[sizeof(big) - 1] == 'c');
+    sync_done(&s);
+    /* Misuse: more bytes done than there were; driving the client from a callback. */
+    size_t len;
+    CHECK_EQ_INT(pdk_get_data(c, "/", NULL, NULL, NULL, NULL), PDK_ZOK);
+    const void *out = pdk_output(c, &len);
+    CHECK(out != NULL && len > 0);
+    CHECK_EQ_INT(pdk_output_done(c, len + 1, pdk_now_ms()), PDK_ZBADARGUMENTS);
+    int seen = 0;
+    CHECK_EQ_INT(pdk_exists(c, "/t-cio", NULL, NULL, reentry_cb, &seen), PDK_ZOK);
+    io = (struct caller_io){.send_max = SIZE_MAX, .feed_max = SIZE_MAX};
+    end = pdk_now_ms() + WAIT_MS;
+    while (seen == 0 && pdk_now_ms() < end && io.rc == PDK_ZOK)
+        io_turn(c, &io, 100);
+    CHECK_EQ_INT(seen, 1);
+    /* The caller saw the connection end: what is outstanding fails, the client reconnects
+     * (through pdk_process) under the same session. */
+    struct tally t = {0};
+    CHECK_EQ_INT(pdk_get_data(c, "/t-cio", NULL, NULL, tally_cb, &t), PDK_ZOK);
+    int old_fd = pdk_fd(c);
+    CHECK_EQ_INT(pdk_input(c, NULL, 0, pdk_now_ms()), PDK_ZOK);
+    CHECK_EQ_INT(t.completions, 1);
+    CHECK_EQ_INT(count_state(&g, PDK_STATE_DISCONNECTED), 1);
+    CHECK(pdk_fd(c) != old_fd || pdk_state(c) != PDK_STATE_CONNECTED);
+    /* Until the new connection is up, output is empty and input is ignored. */
+    if (pdk_state(c) != PDK_STATE_CONNECTED) {
+        CHECK(pdk_output(c, &len) == NULL && len == 0);
+        CHECK_EQ_INT(pdk_input(c, "\0\0\0\1x", 5, pdk_now_ms()), PDK_ZOK);
+    }
+    CHECK_EQ_INT(pdk_wait_connected(c, WAIT_MS), PDK_ZOK);
+    CHECK_EQ_INT(pdk_session_id(c), sid);
+    /* Bytes that are not the protocol end the connection too. */
+    static const uint8_t junk[] = {0x7f, 0xff, 0xff, 0xff, 1, 2, 3};
+    CHECK_EQ_INT(pdk_input(c, junk, sizeof(junk), pdk_now_ms()), PDK_ZOK);
+    CHECK_EQ_INT(count_state(&g, PDK_STATE_DISCONNECTED), 2);
+    CHECK_EQ_INT(pdk_wait_connected(c, WAIT_MS), PDK_ZOK);
+    /* A callback that frees the client during pdk_input: the call says so, nothing leaks. */
+    struct tally f = {0};
+    CHECK_EQ_INT(pdk_get_data(c, "/", NULL, NULL, free_in_callback, &f), PDK_ZOK);
+    CHECK_EQ_INT(pdk_get_data(c, "/", NULL, NULL, tally_cb, &f), PDK_ZOK);
+    io = (struct caller_io){.send_max = SIZE_MAX, .feed_max = SIZE_MAX};
+    end = pdk_now_ms() + WAIT_MS;
+    while (f.completions == 0 && pdk_now_ms() < end)
+        io_turn(c, &io, 100);
+    CHECK_EQ_INT(io.rc, PDK_ZCLOSING);
+    CHECK_EQ_INT(f.completions, 2); /* the second one failed with CLOSING */
+    CHECK_EQ_INT(f.closing, 1);
 }
 
 static void test_free_with_outstanding(void)
@@ -1259,6 +1407,7 @@ int main(int argc, char **argv)
         RUN(test_watches);
         RUN(test_chroot);
         RUN(test_pipeline);
+        RUN(test_caller_io);
         RUN(test_free_with_outstanding);
         RUN(test_close);
     } else {
