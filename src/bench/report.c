@@ -46,8 +46,8 @@ void bench_report(const struct bench_opts *o, const struct bench_result *r)
         printf(" %s=%" PRIu64, pdk_error_name(r->err_rc[i]), r->err_n[i]);
     if (r->disconnects)
         printf("  (connections lost: %" PRIu64 ")", r->disconnects);
-    printf("\n  client   CPU %.2f us/op (%.2f s over the run)\n", cpu_per_op,
-           (double)r->cpu_us / 1e6);
+    printf("\n  client   CPU %.2f us/op (%.2f s over the run), sockets served by %s\n", cpu_per_op,
+           (double)r->cpu_us / 1e6, r->io ? r->io : "-");
     double srv_cpu_per_op = 0;
     if (o->n_server_pids > 0) {
         if (r->srv_cpu_us >= 0 && r->ops)
@@ -67,7 +67,8 @@ void bench_report(const struct bench_opts *o, const struct bench_result *r)
     if (o->n_server_pids > 0)
         printf(" server_cpu_us_per_op=%.2f server_rss_kb=%ld server_hwm_kb=%ld", srv_cpu_per_op,
                r->srv_rss_kb, r->srv_hwm_kb);
-    printf(" created=%" PRIu64 " deleted=%" PRIu64 " disconnects=%" PRIu64 " tool=paddock-bench\n",
-           r->created, r->deleted, r->disconnects);
+    printf(" created=%" PRIu64 " deleted=%" PRIu64 " disconnects=%" PRIu64
+           " io=%s tool=paddock-bench\n",
+           r->created, r->deleted, r->disconnects, r->io ? r->io : "-");
     fflush(stdout);
 }

@@ -1,6 +1,7 @@
 /*
  * The sessions and the event loop of paddock bench (what the workloads are:
- * bench.h). One thread, one epoll set, N libpaddock clients.
+ * bench.h). One thread, N libpaddock clients, and one io_uring for the
+ * connected sessions' bytes (ring mode, below) or, without it, one epoll set.
  *
  * Phases, each started by start_phase() and left by advance():
  *
@@ -21,7 +22,8 @@
  * slot while the phase keeps the load going, so the pdk_process() turn that
  * read the replies sends the refills with its one send().
  *
- * Epoll: a session's socket is registered for what pdk_interest() asks.
+ * Epoll (every session without a ring; with one, sessions still connecting):
+ * a session's socket is registered for what pdk_interest() asks.
  * While a session is connected, epoll_ctl runs only when that changes (a
  * write that did not finish); while it connects it is re-registered after
  * every turn, since the library may have closed its socket and opened another
@@ -31,9 +33,11 @@
 #include "bench/bench_int.h"
 
 #include "common/alloc.h"
+#include "common/err.h"
 #include "paddock/client.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -73,6 +77,12 @@ struct session {
     bool is_connected;    /* a handshake succeeded at least once */
     bool is_finished;     /* pdk_process() said the client is finished */
     bool is_close_done;   /* closeSession completed (or there was nothing to close) */
+    bool is_ringed;       /* ring mode: fd's bytes go through the ring, not epoll */
+    bool is_sending;      /* a ring send of the client's output is in flight */
+    bool is_blocked;      /* fd was full: a ring poll waits for it to drain */
+    bool is_dirty;        /* on b->dirty: may have output for the next ring turn */
+    uint32_t gen;         /* bumped when fd leaves the ring: older tags are stale */
+    size_t send_len;      /* bytes of the send in flight */
     struct slot *slots;   /* owned; depth entries */
 };
 
@@ -97,6 +107,9 @@ struct bench {
     int lost_msgs;            /* connection-loss messages printed */
     uint64_t rng;             /* xorshift64* state */
     char *value;              /* owned; o->size_bytes of payload */
+    struct ringio *ring;      /* owned; NULL: every socket is served through epoll */
+    struct session **dirty;   /* owned; o->clients entries, n_dirty used */
+    int n_dirty;
 };
 
 static int64_t clock_ns(void)
@@ -322,6 +335,14 @@ static bool is_loading(const struct bench *b)
     return b->phase == PH_WARMUP || b->phase == PH_TIMED;
 }
 
+/* Notes when s's client wants pdk_process() without events (timers). */
+static void note_due(struct bench *b, struct session *s, int timeout_ms)
+{
+    s->due_ns = timeout_ms < 0 ? INT64_MAX : b->now_ns + (int64_t)timeout_ms * 1000000;
+    if (s->due_ns < b->next_due_ns)
+        b->next_due_ns = s->due_ns;
+}
+
 /* Registers s's socket for what the client waits for, and notes when it is due. */
 static void update_interest(struct bench *b, struct session *s)
 {
@@ -343,21 +364,76 @@ static void update_interest(struct bench *b, struct session *s)
         s->fd = fd;
         s->ep_events = want;
     }
-    s->due_ns = timeout_ms < 0 ? INT64_MAX : b->now_ns + (int64_t)timeout_ms * 1000000;
-    if (s->due_ns < b->next_due_ns)
-        b->next_due_ns = s->due_ns;
+    note_due(b, s, timeout_ms);
 }
 
-/* One pdk_process() turn of s: reads replies (completions refill), timers, one send. */
-static void process(struct bench *b, struct session *s, int revents)
+/* ---- ring mode ---------------------------------------------------------------------------- */
+
+/*
+ * With a ring (ringio.c), a connected session's socket leaves the epoll set:
+ * a multishot receive feeds its replies to pdk_input(), and at the start of
+ * each turn one send per session with output goes to the kernel together
+ * with the wait for the next replies (one system call for the lot). A
+ * session that connects, or reconnects under a new socket, is served through
+ * epoll and pdk_process() until its handshake is done; the epoll set itself
+ * is watched by a poll on the ring.
+ */
+
+enum ring_kind { T_RECV = 1, T_SEND, T_POLLOUT, T_EPOLL, T_CANCEL };
+
+static uint64_t ring_tag(const struct session *s, enum ring_kind kind)
 {
-    if (s->is_finished)
-        return;
-    int rc = pdk_process(s->c, revents, b->now_ns / 1000000);
+    if (!s)
+        return (uint64_t)kind;
+    return (uint64_t)s->gen << 32 | (uint64_t)(uint32_t)s->idx << 3 | (uint64_t)kind;
+}
+
+static void mark_dirty(struct bench *b, struct session *s)
+{
+    if (!s->is_dirty) {
+        s->is_dirty = true;
+        b->dirty[b->n_dirty++] = s;
+    }
+}
+
+/* s's socket joins the ring: out of the epoll set, a multishot receive armed. */
+static void enter_ring(struct bench *b, struct session *s, int fd)
+{
+    if (s->fd == fd)
+        epoll_ctl(b->epfd, EPOLL_CTL_DEL, fd, NULL);
+    s->fd = fd;
+    s->ep_events = 0;
+    s->is_ringed = true;
+    s->is_sending = s->is_blocked = false;
+    ringio_recv(b->ring, fd, ring_tag(s, T_RECV));
+}
+
+/* s's socket leaves the ring (the client dropped it): its receive is cancelled. */
+static void leave_ring(struct bench *b, struct session *s)
+{
+    ringio_cancel(b->ring, ring_tag(s, T_RECV), ring_tag(NULL, T_CANCEL));
+    s->gen++;
+    s->is_ringed = s->is_sending = s->is_blocked = false;
+    s->fd = -1;
+    s->ep_events = 0;
+}
+
+/* ---- after each call into a client ---------------------------------------------------------- */
+
+/*
+ * Follows what a call into s's client returned: a finished client leaves
+ * every set; a live one moves into or out of the ring as its connection
+ * comes and goes, and is registered for what it waits for. False when s is
+ * finished.
+ */
+static bool after_call(struct bench *b, struct session *s, int rc)
+{
     if (rc != PDK_ZOK) {
         s->is_finished = true;
         s->is_close_done = true;
-        if (pdk_fd(s->c) >= 0) /* still the client's own socket */
+        if (s->is_ringed)
+            leave_ring(b, s);
+        else if (pdk_fd(s->c) >= 0) /* still the client's own socket */
             epoll_ctl(b->epfd, EPOLL_CTL_DEL, pdk_fd(s->c), NULL);
         s->fd = -1;
         s->due_ns = INT64_MAX;
@@ -365,9 +441,34 @@ static void process(struct bench *b, struct session *s, int revents)
             b->r->is_broken = true;
             fprintf(stderr, "paddock bench: session %d ended: %s\n", s->idx, pdk_error_name(rc));
         }
-        return;
+        return false;
+    }
+    if (b->ring) {
+        int fd = pdk_fd(s->c);
+        bool can_ring = fd >= 0 && pdk_state(s->c) == PDK_STATE_CONNECTED;
+        if (s->is_ringed && (!can_ring || fd != s->fd))
+            leave_ring(b, s);
+        if (!s->is_ringed && can_ring)
+            enter_ring(b, s, fd);
+        if (s->is_ringed) {
+            int events, timeout_ms;
+            pdk_interest(s->c, b->now_ns / 1000000, &events, &timeout_ms);
+            note_due(b, s, timeout_ms);
+            mark_dirty(b, s);
+            return true;
+        }
     }
     update_interest(b, s);
+    return true;
+}
+
+/* One pdk_process() turn of s: reads replies (completions refill), timers, one send. */
+static void process(struct bench *b, struct session *s, int revents)
+{
+    /* A ring send in flight owns the output until its completion (within the same turn). */
+    if (s->is_finished || s->is_sending)
+        return;
+    after_call(b, s, pdk_process(s->c, revents, b->now_ns / 1000000));
 }
 
 /* Serves every session whose timer is due; recomputes the earliest deadline. */
@@ -552,20 +653,26 @@ static void advance(struct bench *b)
     }
 }
 
+/* How long a turn may wait: until the earliest timer or the end of the phase. */
+static int wait_ms(const struct bench *b)
+{
+    int64_t wake = b->next_due_ns;
+    if (b->phase != PH_ROOT && b->phase != PH_KEYS && b->phase_end_ns < wake)
+        wake = b->phase_end_ns;
+    /* wake may be INT64_MAX: cap before rounding up to whole ms. */
+    int64_t wait_ns = wake - b->now_ns;
+    if (wait_ns <= 0)
+        return 0;
+    if (wait_ns < (int64_t)MAX_WAIT_MS * 1000000)
+        return (int)((wait_ns + 999999) / 1000000);
+    return MAX_WAIT_MS;
+}
+
 static int loop(struct bench *b)
 {
     struct epoll_event evs[MAX_EPOLL_EVENTS];
     while (b->phase != PH_END) {
-        int64_t wake = b->next_due_ns;
-        if (b->phase != PH_ROOT && b->phase != PH_KEYS && b->phase_end_ns < wake)
-            wake = b->phase_end_ns;
-        /* wake may be INT64_MAX: cap before rounding up to whole ms. */
-        int64_t wait_ns = wake - b->now_ns;
-        int timeout_ms = MAX_WAIT_MS;
-        if (wait_ns <= 0)
-            timeout_ms = 0;
-        else if (wait_ns < (int64_t)MAX_WAIT_MS * 1000000)
-            timeout_ms = (int)((wait_ns + 999999) / 1000000);
+        int timeout_ms = wait_ms(b);
         int n = epoll_wait(b->epfd, evs, MAX_EPOLL_EVENTS, timeout_ms);
         if (n < 0 && errno != EINTR) {
             perror("paddock bench: epoll_wait");
@@ -578,6 +685,118 @@ static int loop(struct bench *b)
                           (e & EPOLLOUT ? PDK_WRITE : 0);
             process(b, evs[i].data.ptr, revents);
         }
+        if (b->now_ns >= b->next_due_ns)
+            sweep(b);
+        advance(b);
+    }
+    return 0;
+}
+
+/* The sessions served through epoll while the ring waits (a poll of the epoll set fired). */
+static void serve_epoll(struct bench *b)
+{
+    struct epoll_event evs[MAX_EPOLL_EVENTS];
+    int n = epoll_wait(b->epfd, evs, MAX_EPOLL_EVENTS, 0);
+    for (int i = 0; i < n; i++) {
+        uint32_t e = evs[i].events;
+        int revents =
+            (e & (EPOLLIN | EPOLLERR | EPOLLHUP) ? PDK_READ : 0) | (e & EPOLLOUT ? PDK_WRITE : 0);
+        process(b, evs[i].data.ptr, revents);
+    }
+    ringio_poll(b->ring, b->epfd, POLLIN, ring_tag(NULL, T_EPOLL));
+}
+
+/* The connection of s ended under a ring operation (end of stream or a socket error). */
+static void ring_conn_ended(struct bench *b, struct session *s)
+{
+    after_call(b, s, pdk_input(s->c, NULL, 0, b->now_ns / 1000000));
+}
+
+/* One completion of the ring (ringio_done_fn). */
+static void on_ring(void *arg, uint64_t tag, int res, const void *data, bool is_more)
+{
+    struct bench *b = arg;
+    enum ring_kind kind = (enum ring_kind)(tag & 7);
+    if (kind == T_EPOLL) {
+        serve_epoll(b);
+        return;
+    }
+    uint32_t idx = (uint32_t)tag >> 3;
+    if (kind == T_CANCEL || idx >= (uint32_t)b->o->clients)
+        return;
+    struct session *s = &b->sessions[idx];
+    if ((uint32_t)(tag >> 32) != s->gen || !s->is_ringed || s->is_finished)
+        return; /* for a socket that has left the ring since */
+    int64_t now_ms = b->now_ns / 1000000;
+    switch (kind) {
+    case T_RECV:
+        if (res > 0) {
+            if (!after_call(b, s, pdk_input(s->c, data, (size_t)res, now_ms)) || !s->is_ringed)
+                return;
+            if (!is_more)
+                ringio_recv(b->ring, s->fd, ring_tag(s, T_RECV));
+        } else if (res == -ENOBUFS) {
+            /* Every buffer was in use: they are back once this turn's handlers ran. */
+            ringio_recv(b->ring, s->fd, ring_tag(s, T_RECV));
+        } else {
+            ring_conn_ended(b, s);
+        }
+        break;
+    case T_SEND:
+        s->is_sending = false;
+        if (res < 0 && res != -EAGAIN) {
+            ring_conn_ended(b, s);
+            return;
+        }
+        if (res > 0)
+            pdk_output_done(s->c, (size_t)res, now_ms);
+        if (res < 0 || (size_t)res < s->send_len) {
+            /* The socket is full: the rest goes once it drains. */
+            s->is_blocked = true;
+            ringio_poll(b->ring, s->fd, POLLOUT, ring_tag(s, T_POLLOUT));
+        }
+        mark_dirty(b, s);
+        break;
+    case T_POLLOUT:
+        s->is_blocked = false;
+        mark_dirty(b, s);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Queues one send per ringed session with output; they go with the turn's wait. */
+static void flush_sends(struct bench *b)
+{
+    for (int i = 0; i < b->n_dirty; i++) {
+        struct session *s = b->dirty[i];
+        s->is_dirty = false;
+        if (!s->is_ringed || s->is_sending || s->is_blocked || s->is_finished)
+            continue;
+        size_t len;
+        const void *out = pdk_output(s->c, &len);
+        if (len == 0)
+            continue;
+        ringio_send(b->ring, s->fd, out, len, ring_tag(s, T_SEND));
+        s->is_sending = true;
+        s->send_len = len;
+    }
+    b->n_dirty = 0;
+}
+
+/* The loop with a ring: one system call per turn for every session's sends and replies. */
+static int ring_loop(struct bench *b)
+{
+    ringio_poll(b->ring, b->epfd, POLLIN, ring_tag(NULL, T_EPOLL));
+    while (b->phase != PH_END) {
+        flush_sends(b);
+        if (ringio_wait(b->ring, wait_ms(b)) != 0) {
+            fprintf(stderr, "paddock bench: io_uring failed\n");
+            return -1;
+        }
+        b->now_ns = clock_ns();
+        ringio_reap(b->ring, on_ring, b);
         if (b->now_ns >= b->next_due_ns)
             sweep(b);
         advance(b);
@@ -709,10 +928,16 @@ int bench_run(const struct bench_opts *o, struct bench_result *r)
     b->epfd = epoll_create1(EPOLL_CLOEXEC);
     b->sessions = pd_calloc((size_t)o->clients, sizeof(*b->sessions));
     b->value = pd_malloc((size_t)o->size_bytes + 1);
-    if (b->epfd < 0 || !b->sessions || !b->value) {
+    b->dirty = pd_calloc((size_t)o->clients, sizeof(*b->dirty));
+    if (b->epfd < 0 || !b->sessions || !b->value || !b->dirty) {
         fprintf(stderr, "paddock bench: out of memory\n");
         goto out;
     }
+    if (ringio_open(&b->ring, o->clients) == PD_ENOMEM) {
+        fprintf(stderr, "paddock bench: out of memory\n");
+        goto out;
+    }
+    r->io = b->ring ? "io_uring" : "epoll";
     for (int i = 0; i < o->size_bytes; i++)
         b->value[i] = (char)('a' + i % 26);
     b->now_ns = clock_ns();
@@ -728,13 +953,16 @@ int bench_run(const struct bench_opts *o, struct bench_result *r)
         goto out;
     b->phase = PH_CONNECT;
     b->phase_end_ns = b->now_ns + (int64_t)o->connect_timeout_ms * 1000000;
-    rc = loop(b);
+    rc = b->ring ? ring_loop(b) : loop(b);
 out:
+    /* The ring first: closing it cancels what it still holds of the sessions' sockets. */
+    ringio_close(b->ring);
     for (int i = 0; b->sessions && i < o->clients; i++) {
         pdk_free(b->sessions[i].c);
         pd_free(b->sessions[i].slots);
     }
     pd_free(b->sessions);
+    pd_free(b->dirty);
     pd_free(b->value);
     if (b->epfd >= 0)
         close(b->epfd);

@@ -18,6 +18,8 @@ import time
 
 import pytest
 
+from zkserver import ServerProcess
+
 BENCH = os.environ.get("PADDOCK_BIN")
 
 pytestmark = pytest.mark.skipif(not BENCH, reason="PADDOCK_BIN is not set")
@@ -30,11 +32,28 @@ SERVER_KEYS = ["server_cpu_us_per_op", "server_rss_kb", "server_hwm_kb"]
 KEYS = 200
 
 
-def run_bench(*args, timeout=90):
+def run_bench(*args, timeout=90, env=None):
     p = subprocess.run([BENCH, "bench"] + [str(a) for a in args],
                        stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                       timeout=timeout)
+                       timeout=timeout, env=env)
     return p
+
+
+def io_env(io):
+    """The environment for a run whose sockets are served by `io`."""
+    env = dict(os.environ)
+    env.pop("PADDOCK_NO_URING", None)
+    if io == "epoll":
+        env["PADDOCK_NO_URING"] = "1"
+    return env
+
+
+def uring_allowed():
+    try:
+        with open("/proc/sys/kernel/io_uring_disabled") as f:
+            return f.read().strip() == "0"
+    except OSError:
+        return True
 
 
 def result_of(p):
@@ -62,6 +81,7 @@ def check_ok(p, op):
     assert r["errors"] == "0"
     assert float(r["client_cpu_us_per_op"]) >= 0
     assert float(r["p50_us"]) <= float(r["p99_us"]) <= float(r["max_us"])
+    assert r["io"] in ("io_uring", "epoll")
     return keys, r
 
 
@@ -88,6 +108,55 @@ def test_workload(server, zk, op):
         changed = [k for k in bench_keys(zk, chroot)
                    if zk.exists("/%s/bench/%s" % (chroot, k)).version > 0]
         assert changed, "no key was written"
+
+
+@pytest.mark.parametrize("io", ["io_uring", "epoll"])
+@pytest.mark.parametrize("depth,size", [(1, 100), (8, 20000)])
+def test_io_paths(server, zk, io, depth, size):
+    # Both ways of serving the sockets: io_uring (multishot receives into 8 KiB
+    # buffers, so 20 kB replies arrive cut in pieces) and epoll with the
+    # library's own reads and writes (PADDOCK_NO_URING=1).
+    if io == "io_uring" and not uring_allowed():
+        pytest.skip("io_uring is disabled on this kernel")
+    chroot = "t_io_%s_%d" % (io, depth)
+    p = run_bench("--hosts", "%s/%s" % (server.hosts, chroot), "--op", "mixed",
+                  "--read-pct", 80, "--clients", 5, "--depth", depth, "--keys", 50,
+                  "--size", size, "--duration", 1, "--warmup", 0.2, env=io_env(io))
+    assert p.returncode == 0, "rc=%d\n%s\n%s" % (p.returncode, p.stdout, p.stderr)
+    _, r = result_of(p)
+    assert r["io"] == io
+    assert r["errors"] == "0" and int(r["ops"]) > 0
+    assert "sockets served by %s" % io in p.stdout
+    data, _ = zk.get("/%s/bench/k00000003" % chroot)
+    assert len(data) == size
+
+
+@pytest.mark.parametrize("io", ["io_uring", "epoll"])
+def test_server_killed_mid_run(io):
+    # The connections end under the bench (end of stream on every socket):
+    # it says so, fails, and still finishes in bounded time.
+    if io == "io_uring" and not uring_allowed():
+        pytest.skip("io_uring is disabled on this kernel")
+    srv = ServerProcess(name="bench_kill_" + io)
+    srv.start()
+    try:
+        args = ["--hosts", srv.hosts + "/t_kill", "--op", "get", "--clients", 4,
+                "--depth", 4, "--keys", 50, "--duration", 4, "--warmup", 0]
+        proc = subprocess.Popen(
+            [BENCH, "bench"] + [str(a) for a in args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=io_env(io))
+        time.sleep(1.5)
+        srv.proc.kill()
+        srv.proc.wait(timeout=10)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        srv.cleanup()
+    assert proc.returncode == 1, out + err
+    assert "lost its connection" in err
+    _, r = result_of(subprocess.CompletedProcess([], 1, out, err))
+    assert r["io"] == io
+    assert int(r["disconnects"]) >= 1
 
 
 def test_create_makes_sequential_nodes(server, zk):
