@@ -135,7 +135,9 @@ static int parse(int argc, char **argv, struct bench_opts *o)
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
-    optind = 1;
+    /* 0, not 1: glibc then also forgets its place inside a short-option group ("-hh") of
+     * an earlier argv, which it would otherwise resume from on the next parse. */
+    optind = 0;
     opterr = 1; /* getopt names an unknown flag or a missing argument itself */
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
