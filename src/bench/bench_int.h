@@ -7,7 +7,6 @@
 #define PD_BENCH_BENCH_INT_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -97,45 +96,5 @@ int bench_run(const struct bench_opts *o, struct bench_result *r);
 
 /* Prints the human-readable report and the RESULT line to stdout. */
 void bench_report(const struct bench_opts *o, const struct bench_result *r);
-
-/* ---- batched socket I/O through io_uring (ringio.c) ---------------------------------------- */
-
-/*
- * One ring serving every session's socket. Each operation carries the
- * caller's tag, handed back with its completion. Operations are queued and
- * go to the kernel with the next ringio_wait() (or earlier, when the queue
- * is full).
- */
-struct ringio;
-
-/*
- * A completion: tag of the operation, res (bytes, or -errno), data the bytes
- * a receive got (res of them; borrowed until the handler returns; NULL for
- * other operations), is_more true while a multishot receive stays armed.
- */
-typedef void (*ringio_done_fn)(void *arg, uint64_t tag, int res, const void *data, bool is_more);
-
-/* Opens a ring for about n_sockets sockets; PD_ENOTSUP when io_uring cannot be used (or
- * PADDOCK_NO_URING is set), PD_ENOMEM. */
-int ringio_open(struct ringio **out, int n_sockets);
-/* Cancels everything armed and frees the ring. NULL is a no-op. */
-void ringio_close(struct ringio *r);
-/* Arms a multishot receive on fd: a completion per arrival of bytes until it ends (is_more
- * false: end of stream with res 0, an error, or -ENOBUFS when buffers ran out; re-arm then). */
-void ringio_recv(struct ringio *r, int fd, uint64_t tag);
-/* A non-blocking send of data[0, len) (borrowed until the next ringio_wait() returns): it
- * completes with the bytes sent, possibly short, or -EAGAIN, within that call. */
-void ringio_send(struct ringio *r, int fd, const void *data, size_t len, uint64_t tag);
-/* A one-shot poll of fd for events (POLLOUT...). */
-void ringio_poll(struct ringio *r, int fd, unsigned events, uint64_t tag);
-/* Cancels the operation tagged target; the cancel's own completion carries tag. */
-void ringio_cancel(struct ringio *r, uint64_t target, uint64_t tag);
-/*
- * Submits what is queued and waits up to timeout_ms (-1: no limit, 0: not at
- * all) for at least one completion. Returns 0, or PD_EIO when the ring failed.
- */
-int ringio_wait(struct ringio *r, int timeout_ms);
-/* Calls done for every completion there is (done may queue new operations). */
-void ringio_reap(struct ringio *r, ringio_done_fn done, void *arg);
 
 #endif

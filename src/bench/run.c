@@ -35,6 +35,7 @@
 #include "common/alloc.h"
 #include "common/err.h"
 #include "paddock/client.h"
+#include "uring/ringio.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -370,7 +371,7 @@ static void update_interest(struct bench *b, struct session *s)
 /* ---- ring mode ---------------------------------------------------------------------------- */
 
 /*
- * With a ring (ringio.c), a connected session's socket leaves the epoll set:
+ * With a ring (src/uring/ringio.c), a connected session's socket leaves the epoll set:
  * a multishot receive feeds its replies to pdk_input(), and at the start of
  * each turn one send per session with output goes to the kernel together
  * with the wait for the next replies (one system call for the lot). A
@@ -380,6 +381,17 @@ static void update_interest(struct bench *b, struct session *s)
  */
 
 enum ring_kind { T_RECV = 1, T_SEND, T_POLLOUT, T_EPOLL, T_CANCEL };
+
+#define RING_BUF_BYTES (8 * 1024)
+
+/* Receive buffers for n sessions: four each (a power of two), 64 to 4096. */
+static unsigned ring_buffers(int n)
+{
+    unsigned want = n > 0 ? 4u * (unsigned)n : 4u, p = 64;
+    while (p < want && p < 4096)
+        p <<= 1;
+    return p;
+}
 
 static uint64_t ring_tag(const struct session *s, enum ring_kind kind)
 {
@@ -933,7 +945,7 @@ int bench_run(const struct bench_opts *o, struct bench_result *r)
         fprintf(stderr, "paddock bench: out of memory\n");
         goto out;
     }
-    if (ringio_open(&b->ring, o->clients) == PD_ENOMEM) {
+    if (ringio_open(&b->ring, ring_buffers(o->clients), RING_BUF_BYTES, 0) == PD_ENOMEM) {
         fprintf(stderr, "paddock bench: out of memory\n");
         goto out;
     }

@@ -1,13 +1,11 @@
 /*
- * The bench's socket I/O through one io_uring: every session's sends of a
- * loop turn and the wait for replies in one system call, replies read by
- * multishot receives into a ring of provided buffers (no read() per reply).
+ * Socket I/O through one io_uring (ringio.h): a loop turn's sends and the
+ * receives of every socket without a system call per socket.
  *
- * Why: at depth 1 every request costs the client a send and a receive, and
- * on this VM entering the kernel is dear (a 120-byte write() 3.1 us of CPU,
- * the same send batched with others 1.3 us; DESIGN-NOTES "Replies"). With
- * epoll and libpaddock's own I/O the bench spent ~8 us per request at depth
- * 1, as much as the server, on a 2-core machine it shares with the server.
+ * Why: at depth 1 every request costs a send and a receive, and on the
+ * development VM (a PVM guest) entering the kernel is dear: a 120-byte
+ * write() 3.1 us of CPU, the same send batched with others 1.3 us
+ * (DESIGN-NOTES "Replies").
  *
  * Sends carry MSG_DONTWAIT, so none is ever parked in the kernel: each is
  * finished, short, or refused before the submitting call returns, and its
@@ -15,16 +13,19 @@
  * as soon as the caller's handler for them returned.
  *
  * Ring set-up prefers IORING_SETUP_DEFER_TASKRUN (6.1), which runs receive
- * completions only when this thread waits, then plainer rings; without
- * liburing, or when the kernel refuses (old kernel, io_uring_disabled,
- * seccomp), or with PADDOCK_NO_URING set, ringio_open() fails and the bench
- * uses epoll and libpaddock's own I/O.
+ * completions only when this thread waits on the ring, unless the caller
+ * polls the ring's fd (RINGIO_POLLABLE); then COOP_TASKRUN (no interrupt of a
+ * running thread: completions are posted at its next system call), then a
+ * plain ring. Without liburing, when the kernel refuses (old kernel,
+ * io_uring_disabled, seccomp), or with PADDOCK_NO_URING set, ringio_open()
+ * fails and callers do their own I/O.
  */
-#include "bench/bench_int.h"
+#include "uring/ringio.h"
 
 #include "common/alloc.h"
 #include "common/err.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 #ifdef PADDOCK_HAVE_URING
@@ -34,47 +35,33 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
-#define RING_BGID      1
-#define RING_BUF_BYTES (8 * 1024)
-#define RING_MIN_BUFS  64
-#define RING_MAX_BUFS  4096
-#define RING_MIN_SQ    64
-#define RING_MAX_SQ    4096
+#define RING_BGID    1
+#define RING_SQ      256
+#define RING_MAX_BUF 32768 /* buffer ids are 16 bits */
 
 struct ringio {
     struct io_uring ring;
     struct io_uring_buf_ring *br; /* mmap'd; n_bufs entries */
-    uint8_t *bufs;                /* owned; n_bufs * RING_BUF_BYTES */
+    uint8_t *bufs;                /* owned; n_bufs * buf_bytes */
     unsigned n_bufs;
+    size_t buf_bytes;
     size_t br_bytes;
     unsigned n_returned; /* buffers given back since the last advance */
 };
 
-static unsigned pow2_at_least(unsigned n)
-{
-    unsigned p = 1;
-    while (p < n)
-        p <<= 1;
-    return p;
-}
-
-static unsigned clamp_u(unsigned v, unsigned lo, unsigned hi)
-{
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
 /* Tries the cheapest ring set-up first. */
-static int init_ring(struct io_uring *ring, unsigned entries)
+static int init_ring(struct io_uring *ring, unsigned entries, int flags)
 {
     static const unsigned flag_sets[] = {
         IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
         IORING_SETUP_COOP_TASKRUN,
         0,
     };
-    for (size_t i = 0; i < sizeof(flag_sets) / sizeof(flag_sets[0]); i++) {
+    size_t first = flags & RINGIO_POLLABLE ? 1 : 0;
+    for (size_t i = first; i < sizeof(flag_sets) / sizeof(flag_sets[0]); i++) {
         struct io_uring_params p = {0};
         p.flags = flag_sets[i] | IORING_SETUP_CQSIZE;
-        p.cq_entries = entries * 4;
+        p.cq_entries = entries * 16;
         if (io_uring_queue_init_params(entries, ring, &p) == 0)
             return 0;
     }
@@ -83,7 +70,7 @@ static int init_ring(struct io_uring *ring, unsigned entries)
 
 static void give_back(struct ringio *r, unsigned bid)
 {
-    io_uring_buf_ring_add(r->br, r->bufs + (size_t)bid * RING_BUF_BYTES, RING_BUF_BYTES,
+    io_uring_buf_ring_add(r->br, r->bufs + (size_t)bid * r->buf_bytes, (unsigned)r->buf_bytes,
                           (unsigned short)bid, io_uring_buf_ring_mask(r->n_bufs),
                           (int)r->n_returned);
     r->n_returned++;
@@ -97,25 +84,27 @@ static void publish_buffers(struct ringio *r)
     }
 }
 
-int ringio_open(struct ringio **out, int n_sockets)
+int ringio_open(struct ringio **out, unsigned n_bufs, size_t buf_bytes, int flags)
 {
     *out = NULL;
+    if (n_bufs == 0 || n_bufs > RING_MAX_BUF || (n_bufs & (n_bufs - 1)) != 0 || buf_bytes == 0 ||
+        buf_bytes > UINT32_MAX)
+        return PD_EINVAL;
     const char *off = getenv("PADDOCK_NO_URING");
     if (off && *off && *off != '0')
         return PD_ENOTSUP;
     struct ringio *r = pd_calloc(1, sizeof(*r));
     if (!r)
         return PD_ENOMEM;
-    unsigned want = n_sockets > 0 ? (unsigned)n_sockets : 1;
-    unsigned sq = clamp_u(pow2_at_least(2 * want + 8), RING_MIN_SQ, RING_MAX_SQ);
-    if (init_ring(&r->ring, sq) != 0) {
+    if (init_ring(&r->ring, RING_SQ, flags) != 0) {
         pd_free(r);
         return PD_ENOTSUP;
     }
-    r->n_bufs = clamp_u(pow2_at_least(4 * want), RING_MIN_BUFS, RING_MAX_BUFS);
+    r->n_bufs = n_bufs;
+    r->buf_bytes = buf_bytes;
     r->br_bytes = r->n_bufs * sizeof(struct io_uring_buf);
     void *br = mmap(NULL, r->br_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-    r->bufs = pd_malloc((size_t)r->n_bufs * RING_BUF_BYTES);
+    r->bufs = pd_malloc((size_t)r->n_bufs * buf_bytes);
     if (br == MAP_FAILED || !r->bufs) {
         if (br != MAP_FAILED)
             munmap(br, r->br_bytes);
@@ -151,6 +140,11 @@ void ringio_close(struct ringio *r)
     munmap(r->br, r->br_bytes);
     pd_free(r->bufs);
     pd_free(r);
+}
+
+int ringio_fd(const struct ringio *r)
+{
+    return r->ring.ring_fd;
 }
 
 /* An SQE, submitting what is queued when the ring is full. */
@@ -195,6 +189,16 @@ void ringio_cancel(struct ringio *r, uint64_t target, uint64_t tag)
     io_uring_sqe_set_data64(sqe, tag);
 }
 
+int ringio_submit(struct ringio *r)
+{
+    publish_buffers(r);
+    int rc;
+    do {
+        rc = io_uring_submit(&r->ring);
+    } while (rc == -EINTR);
+    return rc < 0 && rc != -EAGAIN && rc != -EBUSY ? PD_EIO : 0;
+}
+
 int ringio_wait(struct ringio *r, int timeout_ms)
 {
     publish_buffers(r);
@@ -223,7 +227,7 @@ void ringio_reap(struct ringio *r, ringio_done_fn done, void *arg)
         bool is_more = (cqe->flags & IORING_CQE_F_MORE) != 0;
         if (cqe->flags & IORING_CQE_F_BUFFER) {
             unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-            done(arg, tag, cqe->res, r->bufs + (size_t)bid * RING_BUF_BYTES, is_more);
+            done(arg, tag, cqe->res, r->bufs + (size_t)bid * r->buf_bytes, is_more);
             give_back(r, bid);
         } else {
             done(arg, tag, cqe->res, NULL, is_more);
@@ -233,13 +237,25 @@ void ringio_reap(struct ringio *r, ringio_done_fn done, void *arg)
     publish_buffers(r);
 }
 
-#else /* no liburing: the bench does its I/O through libpaddock and epoll */
+#else /* no liburing: callers do their own I/O */
 
-int ringio_open(struct ringio **out, int n_sockets)
+int ringio_open(struct ringio **out, unsigned n_bufs, size_t buf_bytes, int flags)
 {
-    (void)n_sockets;
+    (void)n_bufs, (void)buf_bytes, (void)flags;
     *out = NULL;
     return PD_ENOTSUP;
+}
+
+int ringio_fd(const struct ringio *r)
+{
+    (void)r;
+    abort(); /* ringio_open() never succeeds here */
+}
+
+int ringio_submit(struct ringio *r)
+{
+    (void)r;
+    abort();
 }
 
 void ringio_close(struct ringio *r)
@@ -250,7 +266,7 @@ void ringio_close(struct ringio *r)
 void ringio_recv(struct ringio *r, int fd, uint64_t tag)
 {
     (void)r, (void)fd, (void)tag;
-    abort(); /* ringio_open() never succeeds here */
+    abort();
 }
 
 void ringio_send(struct ringio *r, int fd, const void *data, size_t len, uint64_t tag)

@@ -1,8 +1,8 @@
-/* The bench's io_uring socket I/O (src/bench/ringio.c) over a socketpair: multishot
+/* Socket I/O through io_uring (src/uring/ringio.c) over a socketpair: multishot
  * receives into the provided buffers, non-blocking sends, polls, cancels, the end of a
  * stream. Skipped when io_uring cannot be used here. */
-#include "bench/bench_int.h"
 #include "common/err.h"
+#include "uring/ringio.h"
 #include "t.h"
 
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define BUF_BYTES   (8 * 1024) /* RING_BUF_BYTES in ringio.c */
+#define BUF_BYTES   (8 * 1024) /* the buffer size these tests open rings with */
 #define MAX_COMPS   512
 #define WAIT_MS     1000
 #define MAX_ROUNDS  50    /* waits before giving up on a completion */
@@ -163,6 +163,15 @@ struct fixture {
     int sp[2];
 };
 
+/* Buffers as paddock bench sizes them for n sessions: 4 each, a power of two, at least 64. */
+static unsigned bufs_for(int n)
+{
+    unsigned p = 64;
+    while (p < 4u * (unsigned)n)
+        p <<= 1;
+    return p;
+}
+
 static bool setup(struct fixture *f, int n_sockets)
 {
     f->r = NULL;
@@ -171,7 +180,7 @@ static bool setup(struct fixture *f, int n_sockets)
         CHECK(0);
         return false;
     }
-    int rc = ringio_open(&f->r, n_sockets);
+    int rc = ringio_open(&f->r, bufs_for(n_sockets), BUF_BYTES, 0);
     CHECK_EQ_INT(rc, 0);
     if (rc != 0 || !f->r) {
         close(f->sp[0]), close(f->sp[1]);
@@ -549,24 +558,24 @@ static void test_env_off(void)
     char *saved = old ? strdup(old) : NULL;
     struct ringio *r = (struct ringio *)&r; /* not NULL: ringio_open must clear it */
     setenv("PADDOCK_NO_URING", "1", 1);
-    CHECK_EQ_INT(ringio_open(&r, 1), PD_ENOTSUP);
+    CHECK_EQ_INT(ringio_open(&r, 64, BUF_BYTES, 0), PD_ENOTSUP);
     CHECK(r == NULL);
     r = (struct ringio *)&r;
     setenv("PADDOCK_NO_URING", "yes", 1);
-    CHECK_EQ_INT(ringio_open(&r, 4), PD_ENOTSUP);
+    CHECK_EQ_INT(ringio_open(&r, 64, BUF_BYTES, 0), PD_ENOTSUP);
     CHECK(r == NULL);
     if (have_uring) {
         /* "0" and "" leave io_uring on */
         setenv("PADDOCK_NO_URING", "0", 1);
-        CHECK_EQ_INT(ringio_open(&r, 1), 0);
+        CHECK_EQ_INT(ringio_open(&r, 64, BUF_BYTES, 0), 0);
         CHECK(r != NULL);
         ringio_close(r);
         setenv("PADDOCK_NO_URING", "", 1);
-        CHECK_EQ_INT(ringio_open(&r, 1), 0);
+        CHECK_EQ_INT(ringio_open(&r, 64, BUF_BYTES, 0), 0);
         CHECK(r != NULL);
         ringio_close(r);
         unsetenv("PADDOCK_NO_URING");
-        CHECK_EQ_INT(ringio_open(&r, 1), 0);
+        CHECK_EQ_INT(ringio_open(&r, 64, BUF_BYTES, 0), 0);
         CHECK(r != NULL);
         ringio_close(r);
     }
@@ -581,7 +590,7 @@ int main(void)
 {
     /* The ring tests need io_uring (and PADDOCK_NO_URING unset): ask as the bench does. */
     struct ringio *r;
-    int rc = ringio_open(&r, 1);
+    int rc = ringio_open(&r, 64, BUF_BYTES, 0);
     if (rc != 0 && rc != PD_ENOTSUP) {
         fprintf(stderr, "ringio_open: %d\n", rc);
         return 1;
