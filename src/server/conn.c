@@ -35,8 +35,10 @@ static void on_close(uv_handle_t *h)
         c->next->prev = c->prev;
     srv->n_conns--;
     /* Shutting down: the last connection gone, nothing else keeps the loop alive. */
-    if (srv->is_stopping && !srv->conns && !uv_is_closing((uv_handle_t *)&srv->flush_check))
+    if (srv->is_stopping && !srv->conns && !uv_is_closing((uv_handle_t *)&srv->flush_check)) {
         uv_close((uv_handle_t *)&srv->flush_check, NULL);
+        reads_stop_polling(srv);
+    }
     if (c->is_dirty) {
         struct conn **pp = &srv->dirty, *prev = NULL;
         while (*pp && *pp != c) {
@@ -64,6 +66,9 @@ static void close_now(struct conn *c)
     if (uv_is_closing((uv_handle_t *)&c->tcp))
         return;
     dispatch_conn_gone(c);
+    /* Before the socket is closed: an armed ring receive holds it open. */
+    if (c->srv->reads)
+        reads_forget(c);
     uv_close((uv_handle_t *)&c->tcp, on_close);
 }
 
@@ -137,10 +142,19 @@ static void read_on(struct conn *c, bool on)
     if (on == c->is_reading || c->state == CONN_CLOSING)
         return;
     c->is_reading = on;
-    if (on)
+    if (c->srv->reads) {
+        if (!on) {
+            reads_stop(c);
+        } else if (!reads_start(c)) {
+            pd_error("out of memory reading from %s:%d", c->peer_ip, c->peer_port);
+            c->state = CONN_CLOSING;
+            close_now(c);
+        }
+    } else if (on) {
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-    else
+    } else {
         uv_read_stop((uv_stream_t *)&c->tcp);
+    }
 }
 
 /*
@@ -365,25 +379,50 @@ void conn_resume(struct conn *c)
     update_reading(c);
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+void conn_read_ended(struct conn *c, int err)
 {
-    (void)buf;
-    struct conn *c = s->data;
-    if (nread == UV_ENOBUFS) {
+    if (err == UV_ENOBUFS) {
         pd_error("out of memory reading from %s:%d", c->peer_ip, c->peer_port);
         c->state = CONN_CLOSING;
         close_now(c);
         return;
     }
+    if (err != UV_EOF && err != UV_ECONNRESET)
+        pd_debug("read from %s:%d: %s", c->peer_ip, c->peer_port, uv_strerror(err));
+    c->state = CONN_CLOSING;
+    c->out.len = 0;
+    close_now(c);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    struct conn *c = s->data;
     if (nread < 0) {
-        if (nread != UV_EOF && nread != UV_ECONNRESET)
-            pd_debug("read from %s:%d: %s", c->peer_ip, c->peer_port, uv_strerror((int)nread));
-        c->state = CONN_CLOSING;
-        c->out.len = 0;
-        close_now(c);
+        conn_read_ended(c, (int)nread);
         return;
     }
     c->in_len += (size_t)nread;
+    c->last_io_ms = (int64_t)uv_now(&c->srv->loop);
+    process_input(c);
+}
+
+void conn_received(struct conn *c, const void *data, size_t n)
+{
+    if (uv_is_closing((uv_handle_t *)&c->tcp))
+        return;
+    if (c->in_cap - c->in_len < n) {
+        size_t cap = c->in_len + (n > CONN_READ_CHUNK ? n : CONN_READ_CHUNK);
+        uint8_t *p = pd_realloc(c->in, cap);
+        if (!p) {
+            conn_read_ended(c, UV_ENOBUFS);
+            return;
+        }
+        c->in = p;
+        c->in_cap = cap;
+    }
+    memcpy(c->in + c->in_len, data, n);
+    c->in_len += n;
     c->last_io_ms = (int64_t)uv_now(&c->srv->loop);
     process_input(c);
 }

@@ -103,8 +103,10 @@ static void on_flush_check(uv_check_t *h)
     struct conn *c;
     while ((c = pop_dirty(srv)) != NULL)
         conn_flush(c);
-    if (srv->is_stopping && !srv->conns && !uv_is_closing((uv_handle_t *)h))
+    if (srv->is_stopping && !srv->conns && !uv_is_closing((uv_handle_t *)h)) {
         uv_close((uv_handle_t *)h, NULL);
+        reads_stop_polling(srv);
+    }
 }
 
 static void on_snap_async(uv_async_t *h)
@@ -417,6 +419,11 @@ int server_main(const char *config_path)
     else
         pd_info("replies are written one write() each (io_uring not available or "
                 "PADDOCK_NO_URING set)");
+    if (reads_open(srv) == 0)
+        pd_info("requests are received through io_uring");
+    else
+        pd_info("requests are read one read() each (io_uring not available or "
+                "PADDOCK_NO_URING set)");
     uv_check_init(&srv->loop, &srv->flush_check);
     srv->flush_check.data = srv;
     uv_check_start(&srv->flush_check, on_flush_check);
@@ -425,9 +432,8 @@ int server_main(const char *config_path)
     pd_info("Paddock %s (ZooKeeper %s protocol) %s, tickTime %d ms, session timeouts "
             "%d-%d ms, dataDir %s, dataLogDir %s%s",
             PADDOCK_VERSION, SERVER_ZK_VERSION, srv->quorum ? "in an ensemble" : "standalone",
-            srv->cfg.tick_ms,
-            config_min_session_timeout_ms(&srv->cfg), config_max_session_timeout_ms(&srv->cfg),
-            srv->cfg.data_dir, srv->cfg.data_log_dir,
+            srv->cfg.tick_ms, config_min_session_timeout_ms(&srv->cfg),
+            config_max_session_timeout_ms(&srv->cfg), srv->cfg.data_dir, srv->cfg.data_log_dir,
             srv->cfg.force_sync ? "" : "; forceSync=no: writes are not fsynced");
     uv_run(&srv->loop, UV_RUN_DEFAULT);
     status = srv->exit_status;
@@ -446,6 +452,7 @@ out_handles:
         ;
     sendbatch_close(srv->sendbatch);
     srv->sendbatch = NULL;
+    reads_free(srv);
     snapshotter_free(srv);
     pipeline_close(srv);
     quorum_free(srv);

@@ -75,7 +75,10 @@ struct conn {
     uint8_t *writing;    /* owned; the buffer libuv is writing, NULL if none */
     uv_write_t write_req;
     bool is_dirty;            /* on the server's flush list */
-    bool is_reading;          /* uv_read_start is on */
+    bool is_reading;          /* input is wanted: uv_read_start, or a ring receive (reads.c) */
+    bool is_read_armed;       /* reads.c: a receive is armed in the ring */
+    uint32_t read_slot;       /* reads.c: its slot + 1, 0 for none */
+    uint32_t read_seq;        /* reads.c: arm sequence of the current receive */
     bool close_after_flush;   /* close once `out` and `writing` are empty */
     struct conn *next, *prev; /* all connections */
     struct conn *dirty_next;  /* flush list */
@@ -141,11 +144,12 @@ struct server {
     uv_loop_t loop;
     uv_tcp_t listener;
     uv_signal_t sigterm, sigint;
-    uv_timer_t tick_timer;      /* session expiry, every tickTime */
-    uv_timer_t container_timer; /* container / TTL reaping */
-    uv_check_t flush_check;     /* writes queued output once per loop turn */
+    uv_timer_t tick_timer;       /* session expiry, every tickTime */
+    uv_timer_t container_timer;  /* container / TTL reaping */
+    uv_check_t flush_check;      /* writes queued output once per loop turn */
     struct sendbatch *sendbatch; /* owned; NULL: replies are written one write() each */
-    struct tree *tree;          /* owned */
+    struct reads *reads;         /* owned; NULL: requests are read by libuv */
+    struct tree *tree;           /* owned */
     struct sess_table sessions;
     int64_t last_zxid;         /* last txn applied */
     int64_t next_zxid;         /* zxid the next prepped txn gets */
@@ -209,6 +213,25 @@ void conn_flush(struct conn *c);
 bool conn_flush_prepare(struct conn *c);
 void conn_flush_sent(struct conn *c, int n);
 int conn_fd(const struct conn *c);
+
+/* conn.c, for reads.c: bytes received from c (handled as a read of them), or the end of its
+ * stream (err UV_EOF) or a receive error (-errno): c closes. */
+void conn_received(struct conn *c, const void *data, size_t n);
+void conn_read_ended(struct conn *c, int err);
+
+/* reads.c: requests read through one io_uring, its fd in the loop's poll set (where available;
+ * srv->reads stays NULL otherwise, and conn.c reads through libuv). */
+struct reads;
+int reads_open(struct server *srv);
+/* Closes the poll handle (the loop can end); reads_free() after the loop drained. */
+void reads_stop_polling(struct server *srv);
+void reads_free(struct server *srv);
+/* c wants input: a receive is armed (false: out of memory). */
+bool reads_start(struct conn *c);
+/* c wants no input for now: its receive is cancelled (bytes already received still come). */
+void reads_stop(struct conn *c);
+/* c is closing: its receive is cancelled and its completions are dropped from now. */
+void reads_forget(struct conn *c);
 
 /* sendbatch.c: the replies of a loop turn sent with one io_uring_enter (where available). */
 struct sendbatch;
@@ -311,8 +334,8 @@ void storage_kick(struct server *srv);
 /* Quorum mode: the Zab core's storage operations, performed in order on the storage thread
  * (appends with group commit); durability is reported by seq through quorum_persisted(). */
 enum storage_op_kind {
-    STORAGE_OP_APPEND = 1,    /* zxid, data/len (borrowed until durable) */
-    STORAGE_OP_TRUNCATE,      /* drop every logged txn > zxid */
+    STORAGE_OP_APPEND = 1,     /* zxid, data/len (borrowed until durable) */
+    STORAGE_OP_TRUNCATE,       /* drop every logged txn > zxid */
     STORAGE_OP_ACCEPTED_EPOCH, /* write dataDir/version-2/acceptedEpoch = epoch, atomically */
     STORAGE_OP_CURRENT_EPOCH,  /* write dataDir/version-2/currentEpoch = epoch, atomically */
     STORAGE_OP_SNAP_LOAD,      /* a SNAP from the leader: empty the txn log, delete snapshots

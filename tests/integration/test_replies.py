@@ -1,10 +1,13 @@
-"""How replies leave the server: batched through io_uring (the default where the
-kernel allows it, src/server/sendbatch.c) or written one write() each
-(PADDOCK_NO_URING=1, and builds or kernels without io_uring).  Both must give
-every client all its replies, whole and in order, also when a client stops
-reading and the socket buffer fills (a short or refused send is finished by a
-uv_write), and when many clients are answered in the same loop turn (more than
-one ring's worth of sends).
+"""How requests arrive and replies leave the server: through io_uring (the
+default where the kernel allows it: multishot receives into provided buffers,
+src/server/reads.c; a loop turn's replies in one submit, src/server/sendbatch.c)
+or through libuv, one read() and one write() each (PADDOCK_NO_URING=1, and
+builds or kernels without io_uring).  Both must give every client all its
+replies, whole and in order, also when a client stops reading and the socket
+buffer fills (a short or refused send is finished by a uv_write; reading stops
+and resumes), when many clients are answered in the same loop turn (more than
+one ring's worth of sends), when requests arrive cut at every byte, and when
+more request bytes arrive at once than the receive buffers hold.
 """
 
 import os
@@ -14,7 +17,7 @@ import threading
 import pytest
 
 from zkserver import ServerProcess
-from zkwire import Op, Reader, enc_create, enc_path_watch, raw_session
+from zkwire import Op, Reader, enc_create, enc_path_watch, enc_set_data, raw_session
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("PADDOCK_TEST_TARGET", "paddock") != "paddock"
@@ -120,12 +123,81 @@ def test_many_clients_answered_in_one_turn(srv):
             c.close()
 
 
+def test_requests_cut_at_every_byte(srv):
+    # Each byte its own segment (TCP_NODELAY): a ring receive per byte, frames
+    # put together in the connection's input buffer.
+    c = raw_session(srv.port)
+    stream = b""
+    xids = []
+    for i in range(3):
+        xid = c.next_xid()
+        xids.append(xid)
+        body = struct.pack(">i", xid) + struct.pack(">i", Op.CREATE) + \
+            enc_create("/cut%d" % i, b"v" * (50 + i))
+        stream += struct.pack(">i", len(body)) + body
+    for k in range(len(stream)):
+        c.sock.sendall(stream[k:k + 1])
+    for i, xid in enumerate(xids):
+        hdr, r = c._read_one(timeout=30)
+        assert hdr.xid == xid and hdr.err == 0
+        assert r.string() == "/cut%d" % i
+    err, (data, _) = c.get_data("/cut2")
+    assert err == 0 and data == b"v" * 52
+    c.close()
+
+
+def test_more_request_bytes_than_receive_buffers(srv):
+    # 12 sessions send a 900 KiB setData at once: ~11 MB, more than the ring's
+    # 4 MiB of receive buffers, so receives run out of buffers and are armed
+    # again; every request must still arrive whole.
+    n = 12
+    clients = []
+    try:
+        for i in range(n):
+            c = raw_session(srv.port, timeout_ms=30000)
+            clients.append(c)
+            assert c.create("/buf%02d" % i, b"")[0] == 0
+        payloads = [bytes([i]) * BIG for i in range(n)]
+        xids = []
+        for i, c in enumerate(clients):
+            xid = c.next_xid()
+            xids.append(xid)
+            body = struct.pack(">i", xid) + struct.pack(">i", Op.SET_DATA) + \
+                enc_set_data("/buf%02d" % i, payloads[i], -1)
+            c.sock.setblocking(False)
+            c.pending = memoryview(struct.pack(">i", len(body)) + body)
+        # Push all of them at once, without waiting for any reply.
+        left = list(clients)
+        while left:
+            for c in list(left):
+                try:
+                    sent = c.sock.send(c.pending)
+                except BlockingIOError:
+                    sent = 0
+                c.pending = c.pending[sent:]
+                if not len(c.pending):
+                    left.remove(c)
+        for i, c in enumerate(clients):
+            c.sock.setblocking(True)
+            hdr, _ = c._read_one(timeout=60)
+            assert hdr.xid == xids[i] and hdr.err == 0, (i, hdr)
+        for i, c in enumerate(clients):
+            err, (data, _) = c.get_data("/buf%02d" % i)
+            assert err == 0 and data == payloads[i], i
+    finally:
+        for c in clients:
+            c.close()
+
+
 def test_server_says_which_path_it_took(srv):
     log = open(srv.stdout_path, errors="replace").read()
     if srv.path == "plain":
         assert "replies are written one write() each" in log
+        assert "requests are read one read() each" in log
     else:
         # io_uring may be refused by the kernel (io_uring_disabled, seccomp):
         # then the server must say so and fall back.
         assert ("replies are sent in batches through io_uring" in log
                 or "replies are written one write() each" in log)
+        assert ("requests are received through io_uring" in log
+                or "requests are read one read() each" in log)
