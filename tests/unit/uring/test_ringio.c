@@ -549,6 +549,60 @@ static void test_close_armed(void)
     ringio_close(NULL);
 }
 
+/* Bad sizes are refused before anything is opened. */
+static void test_bad_sizes(void)
+{
+    struct ringio *r = (struct ringio *)&r;
+    CHECK_EQ_INT(ringio_open(&r, 0, BUF_BYTES, 0), PD_EINVAL);
+    CHECK(r == NULL);
+    CHECK_EQ_INT(ringio_open(&r, 100, BUF_BYTES, 0), PD_EINVAL);   /* not a power of two */
+    CHECK_EQ_INT(ringio_open(&r, 65536, BUF_BYTES, 0), PD_EINVAL); /* ids are 16 bits */
+    CHECK_EQ_INT(ringio_open(&r, 64, 0, 0), PD_EINVAL);
+    CHECK(r == NULL);
+}
+
+/*
+ * A RINGIO_POLLABLE ring, as the server uses it: its fd turns readable when
+ * bytes arrived, without the thread entering the ring (the server's libuv
+ * poll sees it), and the completions are there to reap at once.
+ */
+static void test_pollable_fd(void)
+{
+    struct fixture f;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f.sp) != 0) {
+        CHECK(0);
+        return;
+    }
+    f.r = NULL;
+    CHECK_EQ_INT(ringio_open(&f.r, 64, 4096, RINGIO_POLLABLE), 0);
+    if (!f.r) {
+        close(f.sp[0]), close(f.sp[1]);
+        return;
+    }
+    struct sink s;
+    sink_init(&s, 11, 64);
+    ringio_recv(f.r, f.sp[0], 11);
+    CHECK_EQ_INT(ringio_submit(f.r), 0);
+    struct pollfd p = {.fd = ringio_fd(f.r), .events = POLLIN};
+    CHECK_EQ_INT(poll(&p, 1, 0), 0); /* nothing yet */
+    CHECK_EQ_INT(write(f.sp[1], "ping", 4), 4);
+    CHECK_EQ_INT(poll(&p, 1, WAIT_MS), 1);
+    CHECK(p.revents & POLLIN);
+    ringio_reap(f.r, on_done, &s);
+    CHECK_EQ_INT(s.n_data, 1);
+    CHECK_EQ_INT(s.len, 4);
+    CHECK(s.len == 4 && memcmp(s.bytes, "ping", 4) == 0);
+    CHECK(!s.is_recv_ended);
+    /* reaped: the fd is quiet again until the next bytes */
+    CHECK_EQ_INT(poll(&p, 1, 0), 0);
+    CHECK_EQ_INT(write(f.sp[1], "pong", 4), 4);
+    CHECK_EQ_INT(poll(&p, 1, WAIT_MS), 1);
+    ringio_reap(f.r, on_done, &s);
+    CHECK_EQ_INT(s.len, 8);
+    sink_free(&s);
+    teardown(&f);
+}
+
 /* Whether ringio_open() works here (main() asks first). */
 static bool have_uring;
 
@@ -602,6 +656,7 @@ int main(void)
         printf("SKIPPED: io_uring cannot be used here; the ring tests did not run\n");
         return t_done();
     }
+    RUN(test_bad_sizes);
     RUN(test_recv_one);
     RUN(test_recv_several_writes);
     RUN(test_recv_large);
@@ -613,5 +668,6 @@ int main(void)
     RUN(test_cancel);
     RUN(test_poll);
     RUN(test_close_armed);
+    RUN(test_pollable_fd);
     return t_done();
 }
