@@ -138,6 +138,7 @@ enum pdk_opcode {
     PDK_OP_CHECK = 13,
     PDK_OP_MULTI = 14,
     PDK_OP_CREATE2 = 15,
+    PDK_OP_RECONFIG = 16,
     PDK_OP_CHECK_WATCHES = 17,
     PDK_OP_REMOVE_WATCHES = 18,
     PDK_OP_CREATE_CONTAINER = 19,
@@ -485,6 +486,18 @@ PDK_API int pdk_sync(struct pdk_client *c, const char *path, pdk_completion_fn c
 /* getConfig: getData of /zookeeper/config (never chrooted); result.data and stat. */
 PDK_API int pdk_get_config(struct pdk_client *c, pdk_watcher_fn watcher, void *wctx,
                            pdk_completion_fn cb, void *ctx);
+/*
+ * reconfig (dynamic reconfiguration, ZooKeeper 3.5+): incremental, with joining (comma-separated
+ * "server.N=host:quorumPort:electionPort[:role];[clientHost:]clientPort" entries) and/or leaving
+ * (comma-separated server ids), or bulk, with new_members (the whole new list); NULL for what is
+ * not used. from_config is the config version (zxid) it must apply to, -1 for any. The result is
+ * the new configuration: data/data_len and stat of /zookeeper/config. A server without
+ * reconfigEnabled (Apache's default; Paddock always) answers PDK_ZRECONFIGDISABLED; the session
+ * needs ADMIN permission on /zookeeper/config (or super) otherwise.
+ */
+PDK_API int pdk_reconfig(struct pdk_client *c, const char *joining, const char *leaving,
+                         const char *new_members, int64_t from_config, pdk_completion_fn cb,
+                         void *ctx);
 /* addWatch: a persistent (recursive) watch, mode an enum pdk_add_watch_mode; watcher required. */
 PDK_API int pdk_add_watch(struct pdk_client *c, const char *path, int mode, pdk_watcher_fn watcher,
                           void *wctx, pdk_completion_fn cb, void *ctx);

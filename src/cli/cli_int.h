@@ -213,6 +213,8 @@ int cmd_get_all_children_number(struct cli *c, const struct cli_cmd *cmd, struct
 int cmd_get_ephemerals(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int argc,
                        char **argv);
 int cmd_config(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int argc, char **argv);
+int cmd_reconfig(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int argc,
+                 char **argv);
 int cmd_get_acl(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int argc,
                 char **argv);
 int cmd_set_acl(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int argc,

@@ -213,8 +213,7 @@ int cmd_remove_watches(struct cli *c, const struct cli_cmd *cmd, struct cli_opts
     struct pdk_result *res = NULL;
     int rc = cli_call_wait(
         c, call,
-        pdk_remove_watches_local(c->zk, path, type, NULL, NULL, local, cli_call_done, call),
-        &res);
+        pdk_remove_watches_local(c->zk, path, type, NULL, NULL, local, cli_call_done, call), &res);
     pdk_result_free(res);
     return rc == PDK_ZOK ? CLI_OK : cli_fail(c, rc, path);
 }

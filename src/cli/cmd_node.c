@@ -10,6 +10,9 @@
 #include "common/alloc.h"
 #include "common/err.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -588,4 +591,156 @@ int cmd_config(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int
         cli_print_stat(c->out, res->stat);
     pdk_result_free(res);
     return CLI_OK;
+}
+
+/* ---- reconfig --------------------------------------------------------------------------- */
+
+/* reconfig's options, as ReconfigCommand declares them (commons-cli, PosixParser). */
+enum { RC_S, RC_V, RC_FILE, RC_MEMBERS, RC_ADD, RC_REMOVE, RC_N };
+static const char *const reconfig_opts[RC_N] = {"s", "v", "file", "members", "add", "remove"};
+
+static char *lower_dup(const char *s)
+{
+    char *d = pd_strdup(s);
+    for (char *p = d; p && *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return d;
+}
+
+/*
+ * The membership of a dynamic config file for -file: its server.N lines, one per line, as
+ * given (Apache normalises them through QuorumPeerConfig; the servers check them anyway).
+ * Owned string, or NULL with errno set.
+ */
+static char *read_members(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *out = NULL, line[4096];
+    size_t len = 0;
+    bool is_oom = false;
+    while (!is_oom && fgets(line, sizeof(line), f)) {
+        char *t = line + strspn(line, " \t");
+        t[strcspn(t, "\r\n")] = 0;
+        if (strncmp(t, "server.", 7) != 0)
+            continue;
+        size_t n = strlen(t);
+        char *p = pd_realloc(out, len + n + 2);
+        if (!p) {
+            is_oom = true;
+            break;
+        }
+        out = p;
+        if (len)
+            out[len++] = '\n';
+        memcpy(out + len, t, n + 1);
+        len += n;
+    }
+    fclose(f);
+    if (is_oom) {
+        pd_free(out);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return out ? out : pd_strdup("");
+}
+
+int cmd_reconfig(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int argc,
+                 char **argv)
+{
+    (void)o; /* parsed here: reconfig's options are words (-add), not letters */
+    const char *val[RC_N] = {0};
+    for (int i = 1; i < argc; i++) {
+        const char *t = argv[i];
+        if (t[0] != '-' || !t[1])
+            continue; /* commons-cli keeps it as an argument; reconfig uses none */
+        int k = 0;
+        while (k < RC_N && strcmp(t + 1, reconfig_opts[k]) != 0)
+            k++;
+        if (k == RC_N) {
+            /* PosixParser bursts an unknown token into letters: the first one is refused. */
+            fprintf(c->err,
+                    "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: "
+                    "-%c\n",
+                    t[1]);
+            return CLI_FAILED;
+        }
+        if (k == RC_S) {
+            val[k] = "";
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(c->err,
+                    "org.apache.commons.cli.MissingArgumentException: Missing argument for "
+                    "option: %s\n",
+                    reconfig_opts[k]);
+            return CLI_FAILED;
+        }
+        if (!val[k])
+            val[k] = argv[i + 1];
+        i++;
+    }
+    bool is_bulk = val[RC_FILE] || val[RC_MEMBERS];
+    bool is_incremental = val[RC_ADD] || val[RC_REMOVE];
+    if (!is_bulk && !is_incremental)
+        return cli_usage_error(c, cmd);
+    int64_t version = -1;
+    if (val[RC_V]) {
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(val[RC_V], &end, 16);
+        if (!*val[RC_V] || *end || errno || isspace((unsigned char)val[RC_V][0])) {
+            fprintf(c->err, "-v must be followed by a long (configuration version)\n");
+            return CLI_FAILED;
+        }
+        version = v;
+    }
+    if (is_bulk && is_incremental) {
+        fprintf(c->err, "Can't use -file or -members together with -add or -remove (mixing "
+                        "incremental and non-incremental modes is not allowed)\n");
+        return CLI_FAILED;
+    }
+    if (val[RC_FILE] && val[RC_MEMBERS]) {
+        fprintf(c->err,
+                "Can't use -file and -members together (conflicting non-incremental modes)\n");
+        return CLI_FAILED;
+    }
+    char *joining = val[RC_ADD] ? lower_dup(val[RC_ADD]) : NULL;
+    char *leaving = val[RC_REMOVE] ? lower_dup(val[RC_REMOVE]) : NULL;
+    char *members = val[RC_MEMBERS] ? lower_dup(val[RC_MEMBERS]) : NULL;
+    if (val[RC_FILE]) {
+        members = read_members(val[RC_FILE]);
+        if (!members)
+            fprintf(c->err, "Error processing %s%s (%s)\n", val[RC_FILE], val[RC_FILE],
+                    errno == ENOENT ? "No such file or directory" : strerror(errno));
+    }
+    int status = CLI_FAILED;
+    struct cli_call *call = NULL;
+    if ((val[RC_ADD] && !joining) || (val[RC_REMOVE] && !leaving) || (is_bulk && !members))
+        goto out;
+    call = cli_call_new();
+    if (!call) {
+        cli_fail(c, PDK_ZSYSTEMERROR, NULL);
+        goto out;
+    }
+    struct pdk_result *res;
+    int submit = pdk_reconfig(c->zk, joining, leaving, members, version, cli_call_done, call);
+    if (cli_call_finish(c, call, submit, NULL, &res) != CLI_OK)
+        goto out;
+    fprintf(c->out, "Committed new configuration:\n");
+    if (res->data)
+        fwrite(res->data, 1, (size_t)res->data_len, c->out);
+    else
+        fputs("null", c->out);
+    fputc('\n', c->out);
+    if (val[RC_S] && res->stat)
+        cli_print_stat(c->out, res->stat);
+    pdk_result_free(res);
+    status = CLI_OK;
+out:
+    pd_free(joining);
+    pd_free(leaving);
+    pd_free(members);
+    return status;
 }

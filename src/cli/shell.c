@@ -41,7 +41,8 @@ int cmd_version(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, in
     return CLI_OK;
 }
 
-/* The commands that need a session. spec NULL: zkCli parses no options (whoami, close). */
+/* The commands that need a session. spec NULL: no letter options (whoami, close; reconfig
+ * parses its word options itself). */
 static const struct cli_cmd commands[] = {
     {"addWatch", "m:",
      "[-m mode] path # optional mode is one of [PERSISTENT, PERSISTENT_RECURSIVE] - default is "
@@ -58,6 +59,10 @@ static const struct cli_cmd commands[] = {
     {"getAllChildrenNumber", "", "path", cmd_get_all_children_number},
     {"getEphemerals", "", "path", cmd_get_ephemerals},
     {"ls", "?swR", "[-s] [-w] [-R] path", cmd_ls},
+    {"reconfig", NULL,
+     "[-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | "
+     "[-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]",
+     cmd_reconfig},
     {"removewatches", "cdal", "path [-c|-d|-a] [-l]", cmd_remove_watches},
     {"set", "sv:", "[-s] [-v version] path data", cmd_set},
     {"setAcl", "sv:R", "[-s] [-v version] [-R] path acl", cmd_set_acl},
@@ -94,6 +99,7 @@ const char *const cli_command_names[] = {
     "ls",
     "printwatches",
     "quit",
+    "reconfig",
     "redo",
     "removewatches",
     "set",

@@ -307,6 +307,21 @@ int pdk_get_config(struct pdk_client *c, pdk_watcher_fn watcher, void *wctx, pdk
     return path_watch_op(c, PDK_OP_GET_DATA, CONFIG_NODE, false, RW_DATA, watcher, wctx, cb, ctx);
 }
 
+int pdk_reconfig(struct pdk_client *c, const char *joining, const char *leaving,
+                 const char *new_members, int64_t from_config, pdk_completion_fn cb, void *ctx)
+{
+    struct draft d;
+    int rc = begin(c, PDK_OP_RECONFIG, cb, ctx, &d);
+    if (rc)
+        return rc;
+    /* ReconfigRequest: joiningServers, leavingServers, newMembers (ustrings), curConfigId. */
+    jute_put_string(d.out, joining);
+    jute_put_string(d.out, leaving);
+    jute_put_string(d.out, new_members);
+    jute_put_long(d.out, from_config);
+    return finish(c, &d);
+}
+
 int pdk_set_data(struct pdk_client *c, const char *path, const void *data, int32_t len,
                  int32_t version, pdk_completion_fn cb, void *ctx)
 {
@@ -420,8 +435,8 @@ int pdk_remove_watches(struct pdk_client *c, const char *path, int type, pdk_wat
 }
 
 int pdk_remove_watches_local(struct pdk_client *c, const char *path, int type,
-                             pdk_watcher_fn watcher, void *wctx, bool local,
-                             pdk_completion_fn cb, void *ctx)
+                             pdk_watcher_fn watcher, void *wctx, bool local, pdk_completion_fn cb,
+                             void *ctx)
 {
     unsigned kinds = kinds_of_type(type);
     if (path_validate(path, false) || !kinds)
@@ -753,7 +768,8 @@ static void decode_one(struct pdk_client *c, int op, struct jute_in *in, struct 
         get_stat(in, stat_buf);
         res->stat = stat_buf;
         break;
-    case PDK_OP_GET_DATA: {
+    case PDK_OP_GET_DATA:
+    case PDK_OP_RECONFIG: { /* a GetDataResponse: the new config */
         struct jute_buf b = jute_get_buffer(in);
         res->data = (const char *)b.data;
         res->data_len = b.len;
@@ -934,9 +950,8 @@ int request_watch_done(struct pdk_client *c, const struct req *r, int rc)
         watch_remove(&c->watches, r->wpath, kinds_of_type(r->aux), r->wfn, r->wctx, &removed);
         char *path = client_strip(c, r->wpath);
         /* ClientCnxn.queueEvent: Disconnected after a connection loss or expiry */
-        int state = rc == PDK_ZCONNECTIONLOSS || rc == PDK_ZSESSIONEXPIRED
-                        ? PDK_STATE_DISCONNECTED
-                        : PDK_STATE_CONNECTED;
+        int state = rc == PDK_ZCONNECTIONLOSS || rc == PDK_ZSESSIONEXPIRED ? PDK_STATE_DISCONNECTED
+                                                                           : PDK_STATE_CONNECTED;
         for (int i = 0; i < removed.n && !c->is_free_pending; i++)
             client_notify(c, removed.items[i].fn, removed.items[i].ctx,
                           removed_event(removed.items[i].kind), state, path);

@@ -5,8 +5,7 @@ zkCli (org.apache.zookeeper.ZooKeeperMain 3.8.0, Debian `zookeeper`).
     `paddock cli -` (one command per line of stdin), must print exactly the
     transcript Apache's zkCli printed for it (test_zkcli.EXPECTED, recorded
     from zkCli 3.8.0), through the same normalisation (zxids relative,
-    times, session ids, watch events taken out in order).  Only `reconfig`
-    is left out: libpaddock has no reconfig call.
+    times, session ids, watch events taken out in order).
   * test_one_shot_same_as_zkcli: ONE_SHOT commands, one process each
     (`paddock cli -server h:p cmd args`), against one fresh Paddock server
     for us and one for zkCli: same stdout, same stderr, same exit status.
@@ -100,21 +99,10 @@ def transcript(out):
 # test_zkcli's scripts: the transcripts Apache's zkCli printed
 
 
-def _without_reconfig(name, script, expected):
-    if name != "misc":
-        return script, expected
-    script = "\n".join(line for line in script.split("\n")
-                       if not line.strip().startswith("reconfig"))
-    expected = "\n".join(line for line in expected.split("\n")
-                         if "Reconfig is disabled" not in line)
-    return script, expected
-
-
 @pytest.mark.parametrize("name", sorted(zkcli.SCRIPTS))
 def test_script_transcript(server, base, name):
     script = textwrap.dedent(zkcli.SCRIPTS[name]).replace("{b}", base)
     want = zkcli.expect(zkcli.EXPECTED[name]).replace("{b}", base)
-    script, want = _without_reconfig(name, script, want)
     got = transcript(run_cli_script(server.port, script))
     assert got == want, "paddock cli transcript differs from zkCli's:\n" + \
         zkcli.diff(want, got, ("zkCli", "paddock cli"))
@@ -124,6 +112,16 @@ def test_script_transcript(server, base, name):
 # one command per process, next to zkCli
 
 ONE_SHOT = [
+    # reconfig: both servers run without reconfigEnabled; the option checks come first
+    "reconfig",
+    "reconfig -remove 1",
+    "reconfig -s -add server.5=127.0.0.1:1234:1235;1236 -v 100000000",
+    "reconfig -v zz -add x",
+    "reconfig -members a -add b",
+    "reconfig -file /nonexistent/dyn.cfg -members a",
+    "reconfig -file /nonexistent/dyn.cfg",
+    "reconfig -x",
+    "reconfig -add",
     "create /d",
     "create /d/a 1",
     "create -s /d/s- x",

@@ -442,6 +442,17 @@ static void test_ephemerals_sync_config_whoami(void)
 
     CHECK_EQ_INT(OP(c, s, pdk_get_config(c, NULL, NULL, pdk_sync_completion, &s)), PDK_ZOK);
     CHECK(R(&s)->stat != NULL);
+    /* reconfig: both servers run without reconfigEnabled (Apache's default), and say so; the
+     * connection stays usable. */
+    CHECK_EQ_INT(OP(c, s,
+                    pdk_reconfig(c, "server.9=127.0.0.1:2999:3999;2399", NULL, NULL, -1,
+                                 pdk_sync_completion, &s)),
+                 PDK_ZRECONFIGDISABLED);
+    CHECK_EQ_INT(R(&s)->op, PDK_OP_RECONFIG);
+    CHECK_EQ_INT(OP(c, s, pdk_reconfig(c, NULL, "3", NULL, 0x100000000LL, pdk_sync_completion, &s)),
+                 PDK_ZRECONFIGDISABLED);
+    CHECK_EQ_STR(pdk_error_name(PDK_ZRECONFIGDISABLED), "RECONFIGDISABLED");
+    CHECK_EQ_INT(OP(c, s, pdk_exists(c, "/t-eph", NULL, NULL, pdk_sync_completion, &s)), PDK_ZOK);
 
     CHECK_EQ_INT(OP(c, s, pdk_who_am_i(c, pdk_sync_completion, &s)), PDK_ZOK);
     CHECK_EQ_INT(R(&s)->n_infos, 1);
