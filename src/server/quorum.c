@@ -1833,6 +1833,7 @@ static bool install_snapshot(struct quorum *q, int64_t zxid)
             return false;
         }
     }
+    snapshotter_abandon(srv); /* it walks the tree about to go */
     tree_free(srv->tree);
     srv->tree = q->snap_tree;
     q->snap_tree = NULL;
@@ -1864,6 +1865,7 @@ static void reload_tree(struct quorum *q)
         server_fatal(srv);
         return;
     }
+    snapshotter_abandon(srv); /* it walks the tree about to go */
     tree_free(srv->tree);
     srv->tree = t;
     srv->digest_log_n = 0;
@@ -1973,6 +1975,9 @@ static void perform_update(struct quorum *q, const struct zab_update *up)
                     (uint64_t)srv->last_zxid);
             pipeline_drop_after(srv, st->zxid);
             if (srv->last_zxid > st->zxid || q->reload_seq) {
+                /* A snapshot of this tree holds txns past the cut: stop one being taken
+                 * (one already written is removed with the cut, by the storage thread). */
+                snapshotter_abandon(srv);
                 /* The tree applied txns past the cut (replayed at start-up): it is reloaded
                  * once the cut is durable (quorum_persisted), when the storage thread no
                  * longer writes what came before. Nothing is applied until then: the core

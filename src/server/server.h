@@ -376,6 +376,9 @@ void snapshotter_reap(struct server *srv);
 /* At shutdown, once the tree no longer changes: finishes the snapshot being encoded in one
  * go and waits for its writer. */
 void snapshotter_wait(struct server *srv);
+/* The tree is about to be replaced or cut (SNAP, TRUNC): abandons a snapshot being encoded
+ * (its temporary file goes) and waits for its writer; a snapshot already written stays. */
+void snapshotter_abandon(struct server *srv);
 /* After the loop ends: abandons a snapshot still being encoded (the server stopped itself),
  * waits for the writer, frees the snapshot state. */
 void snapshotter_free(struct server *srv);

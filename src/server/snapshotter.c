@@ -568,6 +568,16 @@ void snapshotter_wait(struct server *srv)
     reap_thread(srv, true);
 }
 
+void snapshotter_abandon(struct server *srv)
+{
+    struct snap_job *j = srv->snap_job;
+    if (!j)
+        return;
+    if (j->enc)
+        end_encoding(j, PD_ECLOSED);
+    reap_thread(srv, true);
+}
+
 void snapshotter_free(struct server *srv)
 {
     struct snap_job *j = srv->snap_job;
@@ -575,9 +585,7 @@ void snapshotter_free(struct server *srv)
         return;
     /* A clean stop finished it already (snapshotter_wait); one still going here means the
      * server stopped itself (server_fatal: the tree may no longer match the log): give up. */
-    if (j->enc)
-        end_encoding(j, PD_ECLOSED);
-    reap_thread(srv, true);
+    snapshotter_abandon(srv);
     drop_cur(j);
     free_chunks(j->pool);
     uv_cond_destroy(&j->cv_room);

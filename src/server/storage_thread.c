@@ -221,6 +221,17 @@ static int storage_do_op(struct storage *st, const struct slog_item *it, char *e
         int rc = 0;
         if (is_snap)
             rc = write_snap_file(&srv->fs, snap_dir, it->zxid, it->data, it->len, errmsg, errlen);
+        /* Snapshots past zxid hold txns of the history being replaced (taken after a
+         * start-up that replayed uncommitted txns): recovery loads the newest snapshot, so
+         * they go, durably, before the log is cut. A crash in between leaves the older
+         * snapshot and the uncut log: the state before this op, which the leader cuts again. */
+        if (rc == 0) {
+            int n = snap_drop_newer(&srv->fs, snap_dir, it->zxid, errmsg, errlen);
+            if (n > 0)
+                pd_info("removed %d snapshot(s) past 0x%" PRIx64 " (a replaced history)", n,
+                        (uint64_t)it->zxid);
+            rc = n < 0 ? n : 0;
+        }
         if (rc == 0)
             rc = txnlog_truncate(&srv->fs, log_dir, is_snap ? 0 : it->zxid, errmsg, errlen);
         int orc = txnlog_open(&srv->fs, log_dir, &opt, &st->log);

@@ -285,7 +285,7 @@ struct snap_file {
     uint64_t off;
     uint64_t wb_started; /* write-back started for [0, wb_started) */
     uint64_t wb_done;    /* and waited for in [0, wb_done) */
-    int err; /* sticky: the first failed write */
+    int err;             /* sticky: the first failed write */
     char dir[PATH_BUFLEN];
     char tmp[PATH_BUFLEN];
     char fin[PATH_BUFLEN];
@@ -1026,6 +1026,63 @@ int64_t snap_name_zxid(const char *name)
     if (n == 0 || (s[n] != '\0' && s[n] != '.'))
         return -1;
     return zxid;
+}
+
+struct drop_ctx {
+    int64_t zxid;
+    char **names; /* owned, with their strings */
+    size_t n, cap;
+};
+
+static int note_newer(const char *name, void *arg)
+{
+    struct drop_ctx *d = arg;
+    if (snap_name_zxid(name) <= d->zxid)
+        return 0;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 8;
+        char **p = pd_realloc(d->names, cap * sizeof(*p));
+        if (!p)
+            return PD_ENOMEM;
+        d->names = p;
+        d->cap = cap;
+    }
+    d->names[d->n] = pd_strdup(name);
+    if (!d->names[d->n])
+        return PD_ENOMEM;
+    d->n++;
+    return 0;
+}
+
+int snap_drop_newer(struct file_fs *fs, const char *dir, int64_t zxid, char *errmsg, size_t errlen)
+{
+    struct drop_ctx d = {.zxid = zxid};
+    int rc = fs->list_dir(fs, dir, note_newer, &d);
+    if (rc == PD_ENOENT)
+        rc = 0;
+    if (rc != 0)
+        snprintf(errmsg, errlen, "listing %s: %s", dir, pd_strerror(rc));
+    size_t removed = 0;
+    for (size_t i = 0; i < d.n && rc == 0; i++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, d.names[i]);
+        int urc = fs->unlink(fs, path);
+        if (urc != 0 && urc != PD_ENOENT) {
+            snprintf(errmsg, errlen, "removing %s: %s", path, pd_strerror(urc));
+            rc = urc;
+        } else {
+            removed++;
+        }
+    }
+    if (rc == 0 && removed > 0) {
+        rc = fs->sync_dir(fs, dir);
+        if (rc != 0)
+            snprintf(errmsg, errlen, "syncing %s: %s", dir, pd_strerror(rc));
+    }
+    for (size_t i = 0; i < d.n; i++)
+        pd_free(d.names[i]);
+    pd_free(d.names);
+    return rc == 0 ? (int)removed : rc;
 }
 
 /* SnapStream.getStreamMode: the last dot-separated part names gz or snappy compression. */

@@ -270,6 +270,15 @@ int snap_decode_buf(const void *data, size_t len, const struct snap_read_opts *o
                     size_t errlen);
 
 /*
+ * Removes every snapshot in dir whose name's zxid is above zxid, then syncs dir if it removed
+ * any: those hold txns of a history that a TRUNC or a leader's SNAP has replaced, and
+ * recovery, which loads the newest snapshot, must not find them. Returns the number removed
+ * (>= 0), or PD_ENOMEM / PD_EIO with errmsg set.
+ */
+int snap_drop_newer(struct file_fs *fs, const char *dir, int64_t zxid, char *errmsg,
+                    size_t errlen);
+
+/*
  * The zxid a file name gives, as Util.getZxidFromName("snapshot"): "snapshot."
  * then hex digits, then nothing or ".anything". -1 if the name is not a
  * snapshot's.

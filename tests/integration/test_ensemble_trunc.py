@@ -35,6 +35,7 @@ started here are signalled, by PID.  Needs PADDOCK_BIN.
 import glob
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -190,3 +191,38 @@ def test_restarted_leader_truncated_below_its_tree(ens3):
     assert leader.proc.poll() is None
     print("\nrestarted server truncated from 0x%x to 0x%x in %.1f s"
           % (max(unacked), new_zxid, time.time() - t0))
+
+
+def test_snapshot_past_the_cut_is_dropped(ens3):
+    """The restarted old leader takes a snapshot (SIGUSR1) while still cut
+    off: its tree holds the uncommitted txns it replayed, so the snapshot is
+    named past the truncation point and holds them. Recovery loads the
+    newest snapshot, so the TRUNC must remove it: before, the reload after
+    TRUNC found it, refused it and stopped the server, and a restart then
+    loaded those txns again (stopping again at the next TRUNC)."""
+    leader, others, new, new_zxid, zk_old, unacked = \
+        cut_off_leader_with_unacked_writes(ens3)
+    leader.kill9()
+    leader.start()  # still cut off from the others
+    assert wait_until(lambda: "recovered zxid 0x%x" % max(unacked)
+                      in leader.log_text(), 20.0), leader.log_tail()
+    # SIGUSR1 only once the server handles it (the line after its handlers are set).
+    assert wait_until(lambda: leader.log_text().count(" in an ensemble, tickTime")
+                      >= 2, 20.0), leader.log_tail()
+    os.kill(leader.proc.pid, signal.SIGUSR1)
+    dirty = os.path.join(leader.data, "version-2", "snapshot.%x" % max(unacked))
+    assert wait_until(lambda: os.path.exists(dirty), 20.0), leader.log_tail()
+    ens3.heal()
+    check_rejoined(ens3, leader, new, new_zxid, zk_old)
+    assert "reloaded the tree" in leader.log_text()
+    assert not os.path.exists(dirty)
+    assert "removed 1 snapshot(s) past 0x%x" % new_zxid in leader.log_text()
+    # Restarted once more, it loads nothing it never had committed.
+    leader.kill9()
+    leader.start()
+    assert wait_until(lambda: leader.mode() == "follower", 20.0), \
+        leader.log_tail()
+    assert leader.proc.poll() is None
+    assert "fatal" not in leader.log_text().lower()
+    tree = assert_same_tree(ens3)
+    assert not [c for c in tree if c.startswith("u-")], tree

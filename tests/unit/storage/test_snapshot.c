@@ -9,6 +9,7 @@
  */
 #include "../tree/tree_test.h"
 #include "snap_test.h"
+#include "storage_test.h"
 
 #include "file_fault.h"
 
@@ -640,8 +641,7 @@ static void test_write_buf(void)
         struct file_fs *fs = file_fault_fs(ff);
         file_fault_fail(ff, kinds[k], 1, PD_EIO, 1);
         char err[256] = "";
-        CHECK_EQ_INT(snap_write_buf(fs, DIR, p.zxid, enc.data, enc.len, err, sizeof(err)),
-                     PD_EIO);
+        CHECK_EQ_INT(snap_write_buf(fs, DIR, p.zxid, enc.data, enc.len, err, sizeof(err)), PD_EIO);
         CHECK(err[0] != '\0');
         file_fault_clear(ff);
         int n = 0;
@@ -915,6 +915,55 @@ static void test_names(void)
     CHECK_EQ_INT(snap_name_zxid("Snapshot.1"), -1);
 }
 
+/* ---- snapshots past a cut ------------------------------------------------------------- */
+
+static void test_drop_newer(void)
+{
+    struct file_fault *ff = file_fault_new(11);
+    struct file_fs *fs = file_fault_fs(ff);
+    CHECK_EQ_INT(fs->mkdir(fs, "/d"), 0);
+    CHECK_EQ_INT(fs->sync_dir(fs, "/"), 0);
+    static const char *const names[] = {"snapshot.5",         "snapshot.a", "snapshot.1f.gz",
+                                        SNAP_TMP_PREFIX "30", "log.40",     "snapshot.junk"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "/d/%s", names[i]);
+        CHECK_EQ_INT(st_write_file(fs, path, (const uint8_t *)"x", 1), 0);
+    }
+    char err[256] = "";
+    /* nothing past 0x1f: nothing removed, nothing synced */
+    file_fault_reset_counts(ff);
+    CHECK_EQ_INT(snap_drop_newer(fs, "/d", 0x1f, err, sizeof(err)), 0);
+    CHECK_EQ_INT(file_fault_calls(ff, FF_SYNC_DIR), 0);
+    /* past 0x9: snapshot.a and snapshot.1f.gz go, durably; the rest stays */
+    CHECK_EQ_INT(snap_drop_newer(fs, "/d", 0x9, err, sizeof(err)), 2);
+    CHECK_EQ_INT(file_fault_calls(ff, FF_SYNC_DIR), 1);
+    CHECK(exists(fs, "/d/snapshot.5"));
+    CHECK(!exists(fs, "/d/snapshot.a"));
+    CHECK(!exists(fs, "/d/snapshot.1f.gz"));
+    CHECK(exists(fs, "/d/" SNAP_TMP_PREFIX "30"));
+    CHECK(exists(fs, "/d/log.40"));
+    CHECK(exists(fs, "/d/snapshot.junk"));
+    CHECK_EQ_INT(file_fault_crash(ff, 0), 0); /* a power failure: the removals were synced */
+    CHECK(!exists(fs, "/d/snapshot.a"));
+    CHECK(!exists(fs, "/d/snapshot.1f.gz"));
+    CHECK(exists(fs, "/d/snapshot.5"));
+    /* a missing directory has nothing to drop */
+    CHECK_EQ_INT(snap_drop_newer(fs, "/nodir", 0, err, sizeof(err)), 0);
+    /* failures say where */
+    CHECK_EQ_INT(st_write_file(fs, "/d/snapshot.b", (const uint8_t *)"x", 1), 0);
+    file_fault_fail(ff, FF_UNLINK, 1, PD_EIO, 1);
+    CHECK_EQ_INT(snap_drop_newer(fs, "/d", 0x5, err, sizeof(err)), PD_EIO);
+    CHECK(strstr(err, "removing /d/snapshot.b") != NULL);
+    file_fault_fail(ff, FF_SYNC_DIR, 1, PD_EIO, 1);
+    CHECK_EQ_INT(snap_drop_newer(fs, "/d", 0x5, err, sizeof(err)), PD_EIO);
+    CHECK(strstr(err, "syncing /d") != NULL);
+    file_fault_fail(ff, FF_LIST, 1, PD_EIO, 1);
+    CHECK_EQ_INT(snap_drop_newer(fs, "/d", 0x5, err, sizeof(err)), PD_EIO);
+    CHECK(strstr(err, "listing /d") != NULL);
+    file_fault_free(ff);
+}
+
 /* ---- a forked child writes the parent's copy-on-write tree ------------------------------ */
 
 static void test_fork_child(void)
@@ -1091,6 +1140,7 @@ int main(void)
     RUN(test_streaming);
     RUN(test_parse);
     RUN(test_names);
+    RUN(test_drop_newer);
     RUN(test_fork_child);
     RUN(test_oom_encode);
     RUN(test_oom_decode);
