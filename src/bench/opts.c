@@ -6,6 +6,7 @@
 #include "bench/bench_int.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -46,13 +47,14 @@ void bench_usage(FILE *f)
                "Exit status 1 on any error, 2 for bad arguments.\n");
 }
 
-/* Parses all of s as an int in [lo, hi]. */
+/* Parses all of s as an int in [lo, hi]: digits with an optional '-', nothing around them. */
 static int parse_int(const char *flag, const char *s, long lo, long hi, int *out)
 {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
+    bool is_plain = (s[0] >= '0' && s[0] <= '9') || (s[0] == '-' && s[1] >= '0' && s[1] <= '9');
+    if (!is_plain || errno || end == s || *end || v < lo || v > hi) {
         fprintf(stderr, "paddock bench: %s: '%s' is not a number in [%ld, %ld]\n", flag, s, lo, hi);
         return -1;
     }
@@ -66,7 +68,8 @@ static int parse_secs(const char *flag, const char *s, double lo, double *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo) || v > 86400) {
+    bool is_plain = (s[0] >= '0' && s[0] <= '9') || (s[0] == '.' && s[1] >= '0' && s[1] <= '9');
+    if (!is_plain || errno || end == s || *end || !(v >= lo) || v > 86400) {
         fprintf(stderr, "paddock bench: %s: '%s' is not a number of seconds\n", flag, s);
         return -1;
     }
@@ -83,6 +86,10 @@ static int parse_pids(const char *s, struct bench_opts *o)
     }
     strcpy(buf, s);
     o->n_server_pids = 0;
+    if (strstr(buf, ",,") || buf[0] == ',' || (buf[0] && buf[strlen(buf) - 1] == ',')) {
+        fprintf(stderr, "paddock bench: --server-pid: '%s' has an empty PID\n", s);
+        return -1;
+    }
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         if (o->n_server_pids == BENCH_MAX_PIDS) {
             fprintf(stderr, "paddock bench: --server-pid: at most %d PIDs\n", BENCH_MAX_PIDS);

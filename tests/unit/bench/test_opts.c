@@ -278,7 +278,16 @@ static void test_bad_pids(void)
     check_rejected(ARGV("--hosts", "h:1", "--server-pid", "12,abc"), "--server-pid");
     check_rejected(ARGV("--hosts", "h:1", "--server-pid", "2147483648"), "--server-pid");
     check_rejected(ARGV("--hosts", "h:1", "--server-pid", ""), "no PID given");
-    check_rejected(ARGV("--hosts", "h:1", "--server-pid", ",,"), "no PID given");
+    check_rejected(ARGV("--hosts", "h:1", "--server-pid", ",,"), "empty PID");
+    check_rejected(ARGV("--hosts", "h:1", "--server-pid", "1,,2"), "empty PID");
+    check_rejected(ARGV("--hosts", "h:1", "--server-pid", "1,"), "empty PID");
+    check_rejected(ARGV("--hosts", "h:1", "--server-pid", ",1"), "empty PID");
+    /* numbers are digits only: no blanks, no '+' (strtol would take both) */
+    check_rejected(ARGV("--hosts", "h:1", "--clients", " 5"), "--clients");
+    check_rejected(ARGV("--hosts", "h:1", "--clients", "+5"), "--clients");
+    check_rejected(ARGV("--hosts", "h:1", "--server-pid", "1, 2"), "--server-pid");
+    check_rejected(ARGV("--hosts", "h:1", "--duration", " 1"), "--duration");
+    check_rejected(ARGV("--hosts", "h:1", "--duration", "+1"), "--duration");
 
     /* one more than BENCH_MAX_PIDS */
     char list[256] = "";
