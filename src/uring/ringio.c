@@ -216,7 +216,8 @@ int ringio_wait(struct ringio *r, int timeout_ms)
     return 0;
 }
 
-void ringio_reap(struct ringio *r, ringio_done_fn done, void *arg)
+/* Calls done for every completion in the queue, then frees its entries. */
+static void reap_cq(struct ringio *r, ringio_done_fn done, void *arg)
 {
     unsigned head, n = 0;
     struct io_uring_cqe *cqe;
@@ -235,6 +236,20 @@ void ringio_reap(struct ringio *r, ringio_done_fn done, void *arg)
     }
     io_uring_cq_advance(&r->ring, n);
     publish_buffers(r);
+}
+
+void ringio_reap(struct ringio *r, ringio_done_fn done, void *arg)
+{
+    for (;;) {
+        reap_cq(r, done, arg);
+        /* Completions that found the queue full wait on the kernel's overflow list until a
+         * system call asks for them; the ring's fd stays readable meanwhile, so a poller
+         * that left them would spin. Each round frees the queue, so this ends. */
+        if (!io_uring_cq_has_overflow(&r->ring))
+            return;
+        if (io_uring_get_events(&r->ring) < 0)
+            return;
+    }
 }
 
 #else /* no liburing: callers do their own I/O */
