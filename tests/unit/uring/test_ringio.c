@@ -561,6 +561,22 @@ static void test_bad_sizes(void)
     CHECK(r == NULL);
 }
 
+/* A socketpair and a RINGIO_POLLABLE ring (as the server opens it: 64 buffers of 4 KiB here). */
+static bool setup_pollable(struct fixture *f)
+{
+    f->r = NULL;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->sp) != 0) {
+        CHECK(0);
+        return false;
+    }
+    CHECK_EQ_INT(ringio_open(&f->r, 64, 4096, RINGIO_POLLABLE), 0);
+    if (!f->r) {
+        close(f->sp[0]), close(f->sp[1]);
+        return false;
+    }
+    return true;
+}
+
 /*
  * A RINGIO_POLLABLE ring, as the server uses it: its fd turns readable when
  * bytes arrived, without the thread entering the ring (the server's libuv
@@ -569,16 +585,8 @@ static void test_bad_sizes(void)
 static void test_pollable_fd(void)
 {
     struct fixture f;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f.sp) != 0) {
-        CHECK(0);
+    if (!setup_pollable(&f))
         return;
-    }
-    f.r = NULL;
-    CHECK_EQ_INT(ringio_open(&f.r, 64, 4096, RINGIO_POLLABLE), 0);
-    if (!f.r) {
-        close(f.sp[0]), close(f.sp[1]);
-        return;
-    }
     struct sink s;
     sink_init(&s, 11, 64);
     ringio_recv(f.r, f.sp[0], 11);
@@ -612,16 +620,8 @@ static void test_pollable_fd(void)
 static void test_cq_overflow(void)
 {
     struct fixture f;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f.sp) != 0) {
-        CHECK(0);
+    if (!setup_pollable(&f))
         return;
-    }
-    f.r = NULL;
-    CHECK_EQ_INT(ringio_open(&f.r, 64, 4096, RINGIO_POLLABLE), 0);
-    if (!f.r) {
-        close(f.sp[0]), close(f.sp[1]);
-        return;
-    }
     struct sink s;
     sink_init(&s, 0, 0);
     const int n = 5000;
