@@ -522,10 +522,13 @@ PDK_API int pdk_remove_watches_local(struct pdk_client *c, const char *path, int
 /* whoAmI: result.infos (n_infos). */
 PDK_API int pdk_who_am_i(struct pdk_client *c, pdk_completion_fn cb, void *ctx);
 /*
- * addauth: scheme ("digest") and credential bytes ("user:password"), both
- * copied. Kept and re-sent after every reconnect. cb completes with
- * PDK_ZOK, or PDK_ZAUTHFAILED (then the session is finished: the server
- * closes the connection and the client goes to PDK_STATE_AUTH_FAILED).
+ * addauth: scheme ("digest") and len bytes of credential ("user:password"),
+ * both copied (borrowed for the call only). len -1 sends a null credential
+ * (cred is not read), as ZooKeeper's addAuthInfo(scheme, null); the digest
+ * scheme refuses it. Kept and re-sent after every reconnect. cb completes
+ * with PDK_ZOK, or PDK_ZAUTHFAILED (then the session is finished: the
+ * server closes the connection and the client goes to
+ * PDK_STATE_AUTH_FAILED).
  */
 PDK_API int pdk_add_auth(struct pdk_client *c, const char *scheme, const void *cred, int32_t len,
                          pdk_completion_fn cb, void *ctx);

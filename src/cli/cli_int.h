@@ -2,11 +2,12 @@
  * What the files of src/cli share. Not installed; the entry point is cli.h.
  *
  * Files: parse.c (command-line tokenizer and option parser, pure), format.c
- * (stat, dates, ACLs, paths and error messages as zkCli prints them, pure),
- * session.c (the connection, waiting for replies, printing watch events),
- * cmd_node.c cmd_acl.c cmd_watch.c (one function per zkCli command),
- * shell.c (the command table, dispatch, history, redo), interactive.c
- * (libedit line editing and completion), main.c (cli_main and modes).
+ * (stat, dates, ACLs, paths, quota data and error messages as zkCli prints
+ * them, pure), session.c (the connection, waiting for replies, printing
+ * watch events), cmd_node.c cmd_acl.c cmd_quota.c (one function per zkCli
+ * command), shell.c (the command table, dispatch, history, redo),
+ * interactive.c (libedit line editing and completion), main.c (cli_main and
+ * modes).
  *
  * parse.c and format.c read no clock except the time zone, do no I/O but
  * to the FILE they are given, and link only libc and pd_common (the
@@ -42,10 +43,13 @@ void cli_argv_free(struct cli_argv *a);
 
 /*
  * Short options as Apache commons-cli's DefaultParser reads them: `spec`
- * lists the letters, a ':' after one that takes a value ("sv:R"). Options
- * may come anywhere, "-sw" bundles flags, "-v5" and "-v 5" give a value, a
- * value may be a negative number, "--" ends options, "-" alone is an
- * argument. args[0] is the command name.
+ * lists the letters, a ':' after one that takes a value ("sv:R"); letters
+ * in parentheses are an OptionGroup, of which one at most may be given
+ * ("(nbNB)": "-n -b" fails with AlreadySelectedException; a group that is
+ * required is the command's to check). Options may come anywhere, "-sw"
+ * bundles flags, "-v5" and "-v 5" give a value, a value may be a negative
+ * number, "--" ends options, "-" alone is an argument. args[0] is the
+ * command name.
  */
 enum { CLI_MAX_ARGS = 64 };
 struct cli_opts {
@@ -53,7 +57,7 @@ struct cli_opts {
                                        present, NULL when absent; borrowed from argv */
     int nargs;                      /* the arguments that are not options */
     const char *args[CLI_MAX_ARGS]; /* borrowed from argv */
-    char errmsg[160];               /* when parsing failed: the exception zkCli prints */
+    char errmsg[256];               /* when parsing failed: the exception zkCli prints */
 };
 
 /* Parses argv (borrowed; must outlive o). Returns 0, or -1 with o->errmsg set. */
@@ -117,6 +121,36 @@ const char *cli_zk_state_name(int state);
 /* ConfigUtils.getClientConfigStr: "version host:port,host:port" from a dynamic config
  * (len bytes at data). Writes at most len_buf bytes. */
 void cli_client_config(const char *data, int32_t len, char *buf, size_t len_buf);
+
+/*
+ * StatsTrack: a quota node's data, "key=value" pairs ("count=10,bytes=-1" or, with 3.8's hard
+ * limits, "count=10,bytes=-1=;byteHardLimit=-1;countHardLimit=5"). Keys kept in the order
+ * first seen; a key given again takes the later value.
+ */
+enum { CLI_STATS_MAX = 8 };
+struct cli_stats {
+    int n;
+    struct {
+        char key[64];
+        int64_t value;
+    } items[CLI_STATS_MAX];
+};
+/*
+ * new StatsTrack(data): pairs split at runs of ',' and ';', each at '=' (the text up to the
+ * next '=' is the value; empty, it is -1). data NULL or empty: no pairs. Returns false with
+ * errmsg set when Java fails: a value that is no long (For input string: "x", which
+ * zkCli prints), a pair without a value (zkCli dies), or, ours, more than CLI_STATS_MAX keys
+ * or one too long.
+ */
+bool cli_stats_parse(const char *data, int32_t len, struct cli_stats *out, char *errmsg,
+                     size_t errlen);
+/* The key's value; -1 when absent. */
+int64_t cli_stats_get(const struct cli_stats *s, const char *key);
+/* Sets or adds key; false when there is no room. */
+bool cli_stats_set(struct cli_stats *s, const char *key, int64_t value);
+/* StatsTrack.toString: "count=C,bytes=B" (-1 for an absent one), then when there are other
+ * keys "=" and each ";key=value" in key order. Writes at most len bytes. */
+void cli_stats_format(const struct cli_stats *s, char *buf, size_t len);
 
 /* ---- session.c: the connection ------------------------------------------------- */
 
@@ -190,14 +224,18 @@ int cli_usage_error(struct cli *c, const struct cli_cmd *cmd);
 int cli_fail(struct cli *c, int rc, const char *path);
 /* Prints PathUtils' message and returns true when path is invalid. */
 bool cli_bad_path(struct cli *c, const char *path, bool is_sequential);
+/* A visitor of cli_visit_tree: path borrowed; CLI_OK goes on, any other status ends the walk
+ * and is its result. */
+typedef int (*cli_visit_fn)(struct cli *c, const char *path, void *ctx);
 /*
  * ZKUtil.visitSubTreeDFS: getData of path (its errors fail the visit), then
  * depth first: the sorted children of a node are each given to visit, then
  * visited in turn; a node gone meanwhile is skipped, other errors print and
- * fail. visit gets each path (borrowed). Returns CLI_OK or CLI_FAILED.
+ * fail. Returns CLI_OK, CLI_FAILED, or what a visitor ended the walk with.
  */
-int cli_visit_tree(struct cli *c, const char *path, bool watch,
-                   void (*visit)(struct cli *c, const char *path, void *ctx), void *ctx);
+int cli_visit_tree(struct cli *c, const char *path, bool watch, cli_visit_fn visit, void *ctx);
+/* The same below path only: path itself is neither read nor given to visit (and may be gone). */
+int cli_visit_children(struct cli *c, const char *path, bool watch, cli_visit_fn visit, void *ctx);
 
 int cmd_ls(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int argc, char **argv);
 int cmd_get(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int argc, char **argv);
@@ -226,6 +264,12 @@ int cmd_add_watch(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, 
                   char **argv);
 int cmd_remove_watches(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int argc,
                        char **argv);
+int cmd_setquota(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int argc,
+                 char **argv);
+int cmd_listquota(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int argc,
+                  char **argv);
+int cmd_delquota(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int argc,
+                 char **argv);
 int cmd_close(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int argc, char **argv);
 int cmd_version(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int argc,
                 char **argv);
@@ -233,7 +277,8 @@ int cmd_version(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, in
 /* Every command name (the table's and the shell's), sorted; NULL-terminated. */
 extern const char *const cli_command_names[];
 
-/* Prints zkCli's usage: the invocation line and every command with its options. */
+/* Prints zkCli's usage: the invocation line and every command with its options (all but
+ * `help`, ours: the list is zkCli's). */
 void cli_print_usage(struct cli *c, FILE *f);
 /* Runs one command (argv[0] is its name; argv borrowed). Returns its status. */
 int cli_execute(struct cli *c, int argc, char **argv);

@@ -41,7 +41,7 @@ struct set_acl_walk {
     bool has_failed;
 };
 
-static void set_acl_one(struct cli *c, const char *path, void *ctx)
+static int set_acl_one(struct cli *c, const char *path, void *ctx)
 {
     struct set_acl_walk *w = ctx;
     int rc = PDK_ZINVALIDACL; /* an empty list is refused before sending */
@@ -55,7 +55,7 @@ static void set_acl_one(struct cli *c, const char *path, void *ctx)
         pdk_result_free(res);
     }
     if (rc == PDK_ZOK)
-        return;
+        return CLI_OK;
     /* zkCli prints the KeeperException's message on stdout, and no newline after
      * it; we end the line. */
     char msg[512];
@@ -65,6 +65,7 @@ static void set_acl_one(struct cli *c, const char *path, void *ctx)
         snprintf(msg, sizeof(msg), "KeeperErrorCode = %s", cli_code_message(rc));
     fprintf(c->out, "%s\n", msg);
     w->has_failed = true;
+    return CLI_OK; /* zkCli goes on with the next node */
 }
 
 int cmd_set_acl(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int argc, char **argv)
@@ -122,7 +123,8 @@ int cmd_addauth(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, in
     if (o->nargs < 2)
         return cli_usage_error(c, cmd);
     const char *scheme = o->args[1];
-    const char *auth = o->nargs > 2 ? o->args[2] : "";
+    /* Without one, zkCli sends a null credential (which the digest scheme refuses). */
+    const char *auth = o->nargs > 2 ? o->args[2] : NULL;
     /*
      * zkCli does not wait for the answer (ZooKeeper.addAuthInfo is
      * asynchronous); we do, so that a one-shot `addauth` reaches the server
@@ -133,7 +135,8 @@ int cmd_addauth(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, in
         return cli_fail(c, PDK_ZSYSTEMERROR, NULL);
     struct pdk_result *res = NULL;
     int rc = cli_call_wait(
-        c, call, pdk_add_auth(c->zk, scheme, auth, (int32_t)strlen(auth), cli_call_done, call),
+        c, call,
+        pdk_add_auth(c->zk, scheme, auth, auth ? (int32_t)strlen(auth) : -1, cli_call_done, call),
         &res);
     pdk_result_free(res);
     if (rc == PDK_ZOK)

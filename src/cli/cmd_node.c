@@ -82,8 +82,7 @@ static pdk_watcher_fn watcher_if(bool watch)
 
 /* ---- ls ---------------------------------------------------------------------------- */
 
-static int visit_children(struct cli *c, const char *path, bool watch,
-                          void (*visit)(struct cli *c, const char *path, void *ctx), void *ctx)
+int cli_visit_children(struct cli *c, const char *path, bool watch, cli_visit_fn visit, void *ctx)
 {
     struct cli_call *call = cli_call_new();
     if (!call)
@@ -115,10 +114,10 @@ static int visit_children(struct cli *c, const char *path, bool watch,
         status = cli_fail(c, PDK_ZSYSTEMERROR, path);
         goto out_free;
     }
-    for (int32_t i = 0; i < res->strings.count; i++)
-        visit(c, paths[i], ctx);
     for (int32_t i = 0; i < res->strings.count && status == CLI_OK; i++)
-        status = visit_children(c, paths[i], watch, visit, ctx);
+        status = visit(c, paths[i], ctx);
+    for (int32_t i = 0; i < res->strings.count && status == CLI_OK; i++)
+        status = cli_visit_children(c, paths[i], watch, visit, ctx);
 out_free:
     for (int32_t i = 0; paths && i < res->strings.count; i++)
         pd_free(paths[i]);
@@ -127,8 +126,7 @@ out_free:
     return status;
 }
 
-int cli_visit_tree(struct cli *c, const char *path, bool watch,
-                   void (*visit)(struct cli *c, const char *path, void *ctx), void *ctx)
+int cli_visit_tree(struct cli *c, const char *path, bool watch, cli_visit_fn visit, void *ctx)
 {
     if (cli_bad_path(c, path, false))
         return CLI_FAILED;
@@ -142,14 +140,15 @@ int cli_visit_tree(struct cli *c, const char *path, bool watch,
     pdk_result_free(res);
     if (status != CLI_OK)
         return status;
-    visit(c, path, ctx);
-    return visit_children(c, path, watch, visit, ctx);
+    status = visit(c, path, ctx);
+    return status == CLI_OK ? cli_visit_children(c, path, watch, visit, ctx) : status;
 }
 
-static void print_path(struct cli *c, const char *path, void *ctx)
+static int print_path(struct cli *c, const char *path, void *ctx)
 {
     (void)ctx;
     fprintf(c->out, "%s\n", path);
+    return CLI_OK;
 }
 
 int cmd_ls(struct cli *c, const struct cli_cmd *cmd, struct cli_opts *o, int argc, char **argv)

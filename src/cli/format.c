@@ -2,8 +2,9 @@
  * zkCli's output formats: StatPrinter (with Java's Date.toString()), the
  * getAcl lines (the Id record's jute toString), AclParser, PathUtils'
  * messages, KeeperException and CliWrapperException messages, the watch
- * event names and ConfigUtils.getClientConfigStr. Facts from Apache
- * ZooKeeper 3.8.0 (org.apache.zookeeper.cli, KeeperException, WatchedEvent);
+ * event names, ConfigUtils.getClientConfigStr and the quota nodes' StatsTrack
+ * strings. Facts from Apache ZooKeeper 3.8.0 (org.apache.zookeeper.cli,
+ * KeeperException, WatchedEvent, StatsTrack);
  * the code is ours. Pure: output goes only to the FILE given.
  */
 #include "cli/cli_int.h"
@@ -491,4 +492,138 @@ void cli_client_config(const char *data, int32_t len, char *buf, size_t len_buf)
         at = end + 1;
     }
     snprintf(buf, len_buf, "%s %s", version, addrs);
+}
+
+/* ---- quotas: StatsTrack ------------------------------------------------------------ */
+
+int64_t cli_stats_get(const struct cli_stats *s, const char *key)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->items[i].key, key) == 0)
+            return s->items[i].value;
+    return -1;
+}
+
+/* key is len bytes (not NUL-terminated). */
+static bool stats_put(struct cli_stats *s, const char *key, size_t len, int64_t value)
+{
+    if (len >= sizeof(s->items[0].key))
+        return false;
+    int i = 0;
+    while (i < s->n && !(strlen(s->items[i].key) == len && memcmp(s->items[i].key, key, len) == 0))
+        i++;
+    if (i == CLI_STATS_MAX)
+        return false;
+    if (i == s->n) {
+        memcpy(s->items[i].key, key, len);
+        s->items[i].key[len] = '\0';
+        s->n++;
+    }
+    s->items[i].value = value;
+    return true;
+}
+
+bool cli_stats_set(struct cli_stats *s, const char *key, int64_t value)
+{
+    return stats_put(s, key, strlen(key), value);
+}
+
+/* One "key=value" pair (n bytes at p) into s; false with the reason in errmsg. */
+static bool stats_pair(struct cli_stats *s, const char *p, size_t n, char *errmsg, size_t len)
+{
+    const char *eq = memchr(p, '=', n);
+    /* String.split("=") drops trailing empty parts: with nothing but '=' after the key
+     * there is no value at all, and zkCli dies on it (ArrayIndexOutOfBoundsException). */
+    size_t rest = eq ? n - (size_t)(eq + 1 - p) : 0;
+    bool has_value = false;
+    for (size_t i = 0; eq && i < rest; i++)
+        has_value = has_value || eq[1 + i] != '=';
+    if (!has_value) {
+        snprintf(errmsg, len, "Invalid quota data: no value in \"%.*s\"", (int)n, p);
+        return false;
+    }
+    const char *value = eq + 1;
+    const char *end = memchr(value, '=', rest);
+    size_t vlen = end ? (size_t)(end - value) : rest;
+    int64_t v = -1; /* an empty value (count==5) is -1 */
+    if (vlen > 0) {
+        char num[32];
+        bool is_number = vlen < sizeof(num);
+        if (is_number) {
+            memcpy(num, value, vlen);
+            num[vlen] = '\0';
+            is_number = cli_parse_long(num, &v);
+        }
+        if (!is_number) {
+            /* Long.parseLong's NumberFormatException, which zkCli prints */
+            snprintf(errmsg, len, "For input string: \"%.*s\"", (int)vlen, value);
+            return false;
+        }
+    }
+    if (!stats_put(s, p, (size_t)(eq - p), v)) {
+        snprintf(errmsg, len, "Invalid quota data: too many or too long keys");
+        return false;
+    }
+    return true;
+}
+
+bool cli_stats_parse(const char *data, int32_t len, struct cli_stats *out, char *errmsg,
+                     size_t errlen)
+{
+    out->n = 0;
+    if (!data || len <= 0)
+        return true;
+    size_t n = (size_t)len;
+    /* PAIRS_SEPARATOR.split: runs of ',' and ';' separate; a run at the start leaves an
+     * empty first pair, unless nothing follows it (trailing empty strings are dropped). */
+    size_t at = 0;
+    while (at < n) {
+        size_t end = at;
+        while (end < n && data[end] != ',' && data[end] != ';')
+            end++;
+        size_t next = end;
+        while (next < n && (data[next] == ',' || data[next] == ';'))
+            next++;
+        bool is_trailing = end == at && next == n;
+        if (!is_trailing && !stats_pair(out, data + at, end - at, errmsg, errlen))
+            return false;
+        at = next;
+    }
+    return true;
+}
+
+static void append(char *buf, size_t len, size_t *used, const char *fmt, const char *key,
+                   int64_t value)
+{
+    if (*used >= len)
+        return;
+    int w = snprintf(buf + *used, len - *used, fmt, key, value);
+    if (w > 0)
+        *used += (size_t)w;
+}
+
+void cli_stats_format(const struct cli_stats *s, char *buf, size_t len)
+{
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    size_t used = 0;
+    append(buf, len, &used, "%s=%" PRId64, "count", cli_stats_get(s, "count"));
+    append(buf, len, &used, ",%s=%" PRId64, "bytes", cli_stats_get(s, "bytes"));
+    /* The other keys sorted, after an '=' that lets a 3.4 parser skip them. */
+    int order[CLI_STATS_MAX], k = 0;
+    for (int i = 0; i < s->n; i++) {
+        if (strcmp(s->items[i].key, "count") == 0 || strcmp(s->items[i].key, "bytes") == 0)
+            continue;
+        int j = k++;
+        while (j > 0 && strcmp(s->items[order[j - 1]].key, s->items[i].key) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    if (k > 0 && used + 1 < len)
+        buf[used++] = '=', buf[used] = '\0';
+    for (int j = 0; j < k; j++)
+        append(buf, len, &used, ";%s=%" PRId64, s->items[order[j]].key, s->items[order[j]].value);
 }

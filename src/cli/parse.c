@@ -115,7 +115,7 @@ void cli_argv_free(struct cli_argv *a)
 /* 0: not an option letter of spec; 1: a flag; 2: takes a value. */
 static int opt_kind(const char *spec, char ch)
 {
-    if (ch == ':' || ch == '\0')
+    if (ch == ':' || ch == '(' || ch == ')' || ch == '\0')
         return 0;
     const char *p = strchr(spec, ch);
     if (!p)
@@ -159,6 +159,28 @@ static int fail(struct cli_opts *o, const char *fmt, const char *what)
     return -1;
 }
 
+/*
+ * OptionGroup.setSelected: the option of letter's "( )" group in spec that
+ * was given already, other than letter itself; 0 when there is none (or no
+ * group). At most one of a group is ever present, so it is the selected one.
+ */
+static char group_rival(const char *spec, const struct cli_opts *o, char letter)
+{
+    const char *at = strchr(spec, letter), *open = NULL;
+    for (const char *p = spec; p < at; p++) {
+        if (*p == '(')
+            open = p;
+        else if (*p == ')')
+            open = NULL;
+    }
+    if (!open)
+        return 0;
+    for (const char *p = open + 1; *p && *p != ')'; p++)
+        if (*p != letter && opt_kind(spec, *p) && o->value[(unsigned char)*p])
+            return *p;
+    return 0;
+}
+
 static int add_arg(struct cli_opts *o, const char *t)
 {
     if (o->nargs >= CLI_MAX_ARGS)
@@ -184,7 +206,9 @@ int cli_opts_parse(struct cli_opts *o, const char *spec, int argc, char **argv)
             continue;
         }
         if (pending && (!is_short_option(spec, t) || is_negative_number(t))) {
-            o->value[(unsigned char)pending] = t;
+            const char **value = &o->value[(unsigned char)pending];
+            if (!*value || !**value) /* getOptionValue: the first one given */
+                *value = t;
             pending = 0;
             continue;
         }
@@ -212,6 +236,15 @@ int cli_opts_parse(struct cli_opts *o, const char *spec, int argc, char **argv)
                             "option: %s",
                             t);
             unsigned char letter = (unsigned char)*p;
+            char rival = group_rival(spec, o, *p);
+            if (rival) {
+                snprintf(o->errmsg, sizeof(o->errmsg),
+                         "org.apache.commons.cli.AlreadySelectedException: The option '%c' was "
+                         "specified but an option from this group has already been selected: "
+                         "'%c'",
+                         *p, rival);
+                return -1;
+            }
             if (kind == 1) {
                 if (!o->value[letter])
                     o->value[letter] = "";

@@ -54,10 +54,12 @@ static const struct cli_cmd commands[] = {
     {"create", "esct:", "[-s] [-e] [-c] [-t ttl] path [data] [acl]", cmd_create},
     {"delete", "v:", "[-v version] path", cmd_delete},
     {"deleteall", "b:", "path [-b batch size]", cmd_deleteall},
+    {"delquota", "(nbNB)", "[-n|-b|-N|-B] path", cmd_delquota},
     {"get", "sw", "[-s] [-w] path", cmd_get},
     {"getAcl", "s", "[-s] path", cmd_get_acl},
     {"getAllChildrenNumber", "", "path", cmd_get_all_children_number},
     {"getEphemerals", "", "path", cmd_get_ephemerals},
+    {"listquota", "", "path", cmd_listquota},
     {"ls", "?swR", "[-s] [-w] [-R] path", cmd_ls},
     {"reconfig", NULL,
      "[-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | "
@@ -66,6 +68,7 @@ static const struct cli_cmd commands[] = {
     {"removewatches", "cdal", "path [-c|-d|-a] [-l]", cmd_remove_watches},
     {"set", "sv:", "[-s] [-v version] path data", cmd_set},
     {"setAcl", "sv:R", "[-s] [-v version] [-R] path acl", cmd_set_acl},
+    {"setquota", "(n:b:N:B:)", "-n|-b|-N|-B val path", cmd_setquota},
     {"stat", "w", "[-w] path", cmd_stat},
     {"sync", "", "path", cmd_sync},
     {"version", "", "", cmd_version},
@@ -82,33 +85,11 @@ static const struct {
 };
 
 const char *const cli_command_names[] = {
-    "addWatch",
-    "addauth",
-    "close",
-    "config",
-    "connect",
-    "create",
-    "delete",
-    "deleteall",
-    "get",
-    "getAcl",
-    "getAllChildrenNumber",
-    "getEphemerals",
-    "help",
-    "history",
-    "ls",
-    "printwatches",
-    "quit",
-    "reconfig",
-    "redo",
-    "removewatches",
-    "set",
-    "setAcl",
-    "stat",
-    "sync",
-    "version",
-    "whoami",
-    NULL,
+    "addWatch",      "addauth",   "close",    "config",        "connect", "create",
+    "delete",        "deleteall", "delquota", "get",           "getAcl",  "getAllChildrenNumber",
+    "getEphemerals", "help",      "history",  "listquota",     "ls",      "printwatches",
+    "quit",          "reconfig",  "redo",     "removewatches", "set",     "setAcl",
+    "setquota",      "stat",      "sync",     "version",       "whoami",  NULL,
 };
 
 static const struct cli_cmd *find_command(const char *name)
@@ -133,6 +114,8 @@ void cli_print_usage(struct cli *c, FILE *f)
     fprintf(f, "ZooKeeper -server host:port -client-configuration properties-file cmd args\n");
     for (int i = 0; cli_command_names[i]; i++) {
         const char *name = cli_command_names[i];
+        if (strcmp(name, "help") == 0)
+            continue; /* ours: zkCli has no help (it prints this for any unknown word) */
         const struct cli_cmd *cmd = find_command(name);
         fprintf(f, "\t%s %s\n", name, cmd ? cmd->usage : shell_usage(name));
     }

@@ -171,8 +171,8 @@ struct req {
 /* A credential given with addauth, re-sent on every connection. */
 struct auth {
     char *scheme;         /* owned */
-    uint8_t *cred;        /* owned */
-    int32_t len;          /* bytes of cred */
+    uint8_t *cred;        /* owned; NULL for a null credential */
+    int32_t len;          /* bytes of cred; -1 for a null credential */
     pdk_completion_fn cb; /* completion not yet sent with a packet (NULL once sent) */
     void *ctx;
 };

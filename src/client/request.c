@@ -584,7 +584,7 @@ int pdk_multi_read(struct pdk_client *c, const struct pdk_op *ops, int n, pdk_co
 int pdk_add_auth(struct pdk_client *c, const char *scheme, const void *cred, int32_t len,
                  pdk_completion_fn cb, void *ctx)
 {
-    if (!scheme || len < 0 || (len > 0 && !cred))
+    if (!scheme || len < -1 || (len > 0 && !cred))
         return PDK_ZBADARGUMENTS;
     if (c->is_free_pending)
         return PDK_ZCLOSING;
@@ -598,13 +598,13 @@ int pdk_add_auth(struct pdk_client *c, const char *scheme, const void *cred, int
     c->auths = auths;
     struct auth *a = &c->auths[c->n_auths];
     a->scheme = pd_strdup(scheme);
-    a->cred = pd_malloc((size_t)len + 1);
-    if (!a->scheme || !a->cred) {
+    a->cred = len >= 0 ? pd_malloc((size_t)len + 1) : NULL; /* NULL: a null credential */
+    if (!a->scheme || (len >= 0 && !a->cred)) {
         pd_free(a->scheme);
         pd_free(a->cred);
         return PDK_ZSYSTEMERROR;
     }
-    if (len)
+    if (len > 0)
         memcpy(a->cred, cred, (size_t)len);
     a->len = len;
     a->cb = cb;

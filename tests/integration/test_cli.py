@@ -9,11 +9,15 @@ zkCli (org.apache.zookeeper.ZooKeeperMain 3.8.0, Debian `zookeeper`).
   * test_one_shot_same_as_zkcli: ONE_SHOT commands, one process each
     (`paddock cli -server h:p cmd args`), against one fresh Paddock server
     for us and one for zkCli: same stdout, same stderr, same exit status.
-    Normalised: zxids, times, session ids, the port, and the usage list
-    printed for an unknown command (zkCli lists its quota and reconfig
-    commands, we list `help`).  zkCli prints the SyncConnected event from
-    another thread, racing the command's output, so events are compared
-    apart from the rest (zkCli's may be missing when it exits first).
+    Normalised: zxids, times, session ids and the port.  zkCli prints the
+    SyncConnected event from another thread, racing the command's output,
+    so events are compared apart from the rest (zkCli's may be missing when
+    it exits first).
+  * test_quota_same_as_zkcli: the same for QUOTA_ONE_SHOT (setquota,
+    listquota, delquota), then the znodes each tool left under
+    /zookeeper/quota, compared and checked.
+  * test_help_is_zkcli_usage: `help` (ours; zkCli has none) prints the
+    command list zkCli prints for an unknown command.
   * test_stdin_same_as_zkcli: a script with a session's state in it
     (addauth + digest ACLs, ephemerals, whoami) through both tools.
   * exit statuses, the stdin mode going on after a failure, and an
@@ -159,6 +163,7 @@ ONE_SHOT = [
     "set /d/a 2",
     "set -s /d/a 3",
     "set -v 7 /d/a 4",
+    "set -v 7 -v 2 /d/a 4",
     "set -v 2 /d/a 4",
     "set /d/nonexist v",
     "set /d/a",
@@ -217,14 +222,37 @@ def normalise_once(out, port):
     (lines, events)."""
     out = out.replace("127.0.0.1:%d" % port, "127.0.0.1:<port>")
     lines, events = zkcli.normalise(out, relative=False)
-    result = []
-    for line in lines:
-        line = ZXID_LINE.sub(r"\1 = <zxid>", line)
-        # the command list after "Command not found" differs (see top)
-        if line.startswith("\t") or line.startswith("ZooKeeper -server "):
-            continue
-        result.append(line)
-    return result, events
+    return [ZXID_LINE.sub(r"\1 = <zxid>", line) for line in lines], events
+
+
+def one_shot_diffs(ours_port, theirs_port, commands):
+    """Runs each command (words split at blanks) once with paddock cli on
+    ours_port and once with zkCli on theirs_port; returns the differences
+    found, as text for an assertion message."""
+    diffs = []
+    for cmd in commands:
+        args = cmd.split(" ")
+        st, out, err = run_cli(ours_port, args)
+        zst, zout, zerr = run_zkcli_once(theirs_port, args)
+        got_out, got_events = normalise_once(out, ours_port)
+        want_out, want_events = normalise_once(zout, theirs_port)
+        got_err, _ = normalise_once(err, ours_port)
+        want_err, _ = normalise_once(zerr, theirs_port)
+        # Ours prints every event in order, the connection first; a
+        # command refused before anything is sent exits without waiting
+        # for the session, and prints none.
+        if got_events:
+            assert got_events[0] == \
+                "WatchedEvent state:SyncConnected type:None path:null", \
+                (cmd, out)
+            for e in want_events:
+                assert e in got_events, (cmd, e, got_events)
+        if (st, got_out, got_err) != (zst, want_out, want_err):
+            diffs.append("$ %s\n  zkCli: status %d\n    out %r\n    err %r"
+                         "\n  ours:  status %d\n    out %r\n    err %r"
+                         % (cmd, zst, want_out, want_err,
+                            st, got_out, got_err))
+    return diffs
 
 
 @needs_java
@@ -234,33 +262,179 @@ def test_one_shot_same_as_zkcli():
     try:
         ours_server.start()
         theirs_server.start()
-        diffs = []
-        for cmd in ONE_SHOT:
-            args = cmd.split(" ")
-            st, out, err = run_cli(ours_server.port, args)
-            zst, zout, zerr = run_zkcli_once(theirs_server.port, args)
-            got_out, got_events = normalise_once(out, ours_server.port)
-            want_out, want_events = normalise_once(zout, theirs_server.port)
-            got_err, _ = normalise_once(err, ours_server.port)
-            want_err, _ = normalise_once(zerr, theirs_server.port)
-            # Ours prints every event in order, the connection first; a
-            # command refused before anything is sent exits without waiting
-            # for the session, and prints none.
-            if got_events:
-                assert got_events[0] == \
-                    "WatchedEvent state:SyncConnected type:None path:null", \
-                    (cmd, out)
-                for e in want_events:
-                    assert e in got_events, (cmd, e, got_events)
-            if (st, got_out, got_err) != (zst, want_out, want_err):
-                diffs.append("$ %s\n  zkCli: status %d\n    out %r\n    err %r"
-                             "\n  ours:  status %d\n    out %r\n    err %r"
-                             % (cmd, zst, want_out, want_err,
-                                st, got_out, got_err))
+        diffs = one_shot_diffs(ours_server.port, theirs_server.port, ONE_SHOT)
         assert not diffs, "paddock cli differs from zkCli:\n" + "\n".join(diffs)
     finally:
         ours_server.cleanup()
         theirs_server.cleanup()
+
+
+# --------------------------------------------------------------------------
+# quotas: setquota, listquota, delquota next to zkCli
+
+QUOTA_ONE_SHOT = [
+    "create /q",
+    "create /q/a x",
+    "create /q/a/b yy",
+    "create /q/a/b/c zzz",
+    "create /q/e",
+    "create /q/h",
+    # commons-cli: the required option group, one option of it at most
+    "setquota",
+    "setquota /q/a",
+    "setquota -n 5",
+    "setquota -n",
+    "setquota -x 5 /q/a",
+    "setquota -n 5 -b 6 /q/a",
+    "setquota -n5 -N6 /q/a",
+    "listquota",
+    "listquota -n /q/a",
+    "delquota",
+    "delquota -n",
+    "delquota -n -b /q/a",
+    "delquota -Nb /q/a",
+    "delquota -x /q/a",
+    # values: printed, status 0
+    "setquota -n 0 /q/a",
+    "setquota -n abc /q/a",
+    "setquota -N -1 /q/a",
+    "setquota -b -1 /q/a",
+    "setquota -B x /q/a",
+    "setquota -n 2147483648 /q/a",
+    # paths, and nothing to list or delete yet
+    "setquota -n 5 /zookeeper/quota/q",
+    "setquota -n 5 /nonexist",
+    "setquota -n 5 q",
+    "setquota -n 5 /",
+    "setquota -n 5 /q/a/../b",
+    "listquota /q/a",
+    "listquota /",
+    "listquota q",
+    "delquota /q/a",
+    "delquota -b /q/a",
+    "delquota /",
+    # a quota made, listed, updated (below what is there: warnings)
+    "setquota -n 10 /q/a",
+    "listquota /q/a",
+    "setquota -B 100 /q/a",
+    "setquota -n 1 /q/a",
+    "setquota -b 1 /q/a",
+    "listquota /q/a",
+    "get /zookeeper/quota/q/a/zookeeper_limits",
+    "get /zookeeper/quota/q/a/zookeeper_stats",
+    # no quota above or below another
+    "setquota -N 2 /q/a/b/c",
+    "setquota -N 2 /q/e",
+    "setquota -b 5 /q/h",
+    "setquota -n 1 /q",
+    "setquota -n 3 /q/a",
+    # the stats follow the subtree
+    "create /q/h/x 12345",
+    "listquota /q/h",
+    # delquota of each kind, then all of it
+    "delquota -n /q/a",
+    "delquota -b /q/a",
+    "delquota -N /q/e",
+    "delquota -B /q/a",
+    "listquota /q/a",
+    "listquota /q/e",
+    "delquota /q/a",
+    "listquota /q/a",
+    "delquota /q/a",
+    # deep: the directories are made, refused above, trimmed when it goes
+    "setquota -n 3 /q/a/b/c",
+    "setquota -n 1 /q/a",
+    "ls -R /zookeeper/quota/q",
+    "delquota /q/a/b/c",
+    "ls -R /zookeeper/quota/q",
+    # limits written by an older client, and ones no StatsTrack reads
+    "set /zookeeper/quota/q/h/zookeeper_limits count=5,bytes=7",
+    "listquota /q/h",
+    "setquota -N 9 /q/h",
+    "get /zookeeper/quota/q/h/zookeeper_limits",
+    "set /zookeeper/quota/q/e/zookeeper_limits count=x,bytes=1",
+    "listquota /q/e",
+    "setquota -n 4 /q/e",
+    "delquota /q/e",
+    "set /zookeeper/quota/q/e/zookeeper_limits count==4;;bytes=2=,",
+    "listquota /q/e",
+    "delquota -n /q/e",
+    "get /zookeeper/quota/q/e/zookeeper_limits",
+]
+
+# What QUOTA_ONE_SHOT leaves under /zookeeper/quota/q (node: data).
+QUOTA_LEFT = {
+    "e": None,
+    "e/zookeeper_limits": "count=-1,bytes=2",
+    "e/zookeeper_stats": "count=1,bytes=0",
+    "h": None,
+    "h/zookeeper_limits": "count=5,bytes=7=;countHardLimit=9",
+    "h/zookeeper_stats": "count=2,bytes=5",
+}
+
+
+def quota_nodes(zk):
+    """Every node under /zookeeper/quota/q, relative, with its data."""
+    nodes = {}
+
+    def walk(path):
+        for child in zk.get_children(path):
+            p = path + "/" + child
+            data = zk.get(p)[0]
+            nodes[p[len("/zookeeper/quota/q/"):]] = \
+                None if data is None else data.decode()
+            walk(p)
+    walk("/zookeeper/quota/q")
+    return nodes
+
+
+@needs_java
+def test_quota_same_as_zkcli(kazoo_factory):
+    ours_server = ServerProcess("paddock", name="cli-quota-pd")
+    theirs_server = ServerProcess("paddock", name="cli-quota-zk")
+    try:
+        ours_server.start()
+        theirs_server.start()
+        diffs = one_shot_diffs(ours_server.port, theirs_server.port,
+                               QUOTA_ONE_SHOT)
+        assert not diffs, "paddock cli differs from zkCli:\n" + "\n".join(diffs)
+        ours = kazoo_factory(hosts=ours_server.hosts)
+        theirs = kazoo_factory(hosts=theirs_server.hosts)
+        assert quota_nodes(ours) == quota_nodes(theirs) == QUOTA_LEFT
+    finally:
+        ours_server.cleanup()
+        theirs_server.cleanup()
+
+
+def test_quota_data_without_value(server, base):
+    """Limits with a pair zkCli dies on (ArrayIndexOutOfBoundsException):
+    we say so, status 1, and change nothing."""
+    assert run_cli(server.port, ["setquota", "-n", "5", base])[0] == 0
+    limits = "/zookeeper/quota%s/zookeeper_limits" % base
+    assert run_cli(server.port, ["set", limits, "count=,bytes=1"])[0] == 0
+    for cmd in (["listquota", base], ["delquota", base],
+                ["setquota", "-b", "3", base]):
+        st, out, err = run_cli(server.port, cmd)
+        assert st == 1, cmd
+        assert err.endswith('Invalid quota data: no value in "count="\n'), \
+            (cmd, err)
+    st, out, err = run_cli(server.port, ["get", limits])
+    assert out.splitlines()[-1] == "count=,bytes=1"
+    assert run_cli(server.port, ["set", limits, "count=5"])[0] == 0
+    assert run_cli(server.port, ["delquota", base])[0] == 0
+    assert run_cli(server.port, ["stat", "/zookeeper/quota" + base])[0] == 1
+
+
+@needs_java
+def test_help_is_zkcli_usage(server):
+    zst, zout, zerr = run_zkcli_once(server.port, ["nosuchcommand"])
+    st, out, err = run_cli(server.port, ["help"])
+    usage = zerr.splitlines()[:-1]
+    assert usage[0].startswith("ZooKeeper -server ")
+    assert zst == 127
+    assert (st, [line for line in out.splitlines()
+                 if not line.startswith("Connecting to ")], err) == \
+        (0, usage, "")
 
 
 # --------------------------------------------------------------------------
@@ -378,6 +552,20 @@ def test_stdin_mode_carries_on(server, base):
     ]) + "\n")
     assert (st, err) == (0, "")
     assert run_cli(server.port, ["stat", base + "/after-quit"])[0] == 1
+
+
+def test_addauth_without_credential(server, base):
+    """As zkCli, `addauth scheme` sends a null credential: the digest scheme
+    refuses it (AuthFailed ends the session), ip takes it."""
+    failed = "WatchedEvent state:AuthFailed type:None path:null"
+    st, out, err = run_cli(server.port, ["addauth", "digest"])
+    assert (st, err) == (1, "") and failed in out
+    st, out, err = run_cli(server.port, ["-"], stdin="addauth digest\nwhoami\n")
+    assert (st, err) == (1, "")
+    assert out.split(failed + "\n", 1)[1] == "Not connected\n"
+    st, out, err = run_cli(server.port, ["-"], stdin="addauth ip\nwhoami\n")
+    assert (st, err) == (0, "")
+    assert out.endswith("Auth scheme: User\nip: 127.0.0.1\n")
 
 
 def test_one_shot_closes_its_session(server, base):

@@ -141,6 +141,13 @@ def test_interactive_shell(server, base):
                    in s.split(prompt % 2, 1)[-1], "the list of matches")
         t.keys("C-u")
 
+        # the quota commands are in the list
+        t.type("listq")
+        t.keys("Tab")
+        t.wait_for(lambda s: last_line(s) == (prompt % 2) + "listquota",
+                   "quota command completion")
+        t.keys("C-u")
+
         # history, the up arrow, redo
         t.type("history")
         t.keys("Enter")

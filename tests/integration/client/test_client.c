@@ -536,6 +536,16 @@ static void test_acl_and_auth(void)
     CHECK_EQ_INT(turn(c3, 0), PDK_ZAUTHFAILED);
     sync_done(&s);
     pdk_free(c3);
+
+    /* a null credential (len -1, as addAuthInfo(scheme, null)): ip takes it, digest refuses it */
+    struct pdk_client *c4 = new_client(NULL);
+    CHECK_EQ_INT(pdk_add_auth(c4, "digest", NULL, -2, NULL, NULL), PDK_ZBADARGUMENTS);
+    CHECK_EQ_INT(pdk_add_auth(c4, "digest", NULL, 1, NULL, NULL), PDK_ZBADARGUMENTS);
+    CHECK_EQ_INT(OP(c4, s, pdk_add_auth(c4, "ip", NULL, -1, pdk_sync_completion, &s)), PDK_ZOK);
+    CHECK_EQ_INT(OP(c4, s, pdk_add_auth(c4, "digest", NULL, -1, pdk_sync_completion, &s)),
+                 PDK_ZAUTHFAILED);
+    sync_done(&s);
+    pdk_free(c4);
 }
 
 static void test_multi(void)

@@ -197,6 +197,59 @@ static void test_client_config(void)
     CHECK_EQ_STR(buf, "100000000 127.0.0.1:2181,0.0.0.0:2182,");
 }
 
+/* Parses data and formats it again (static buffer), or returns the error message. */
+static const char *stats_round_trip(const char *data)
+{
+    static char out[512];
+    struct cli_stats s;
+    if (!cli_stats_parse(data, data ? (int32_t)strlen(data) : -1, &s, out, sizeof(out)))
+        return out;
+    cli_stats_format(&s, out, sizeof(out));
+    return out;
+}
+
+static void test_stats(void)
+{
+    /* StatsTrack.toString: count and bytes first (-1 when absent), the rest sorted after "=" */
+    CHECK_EQ_STR(stats_round_trip("count=0,bytes=0"), "count=0,bytes=0");
+    CHECK_EQ_STR(stats_round_trip(""), "count=-1,bytes=-1");
+    CHECK_EQ_STR(stats_round_trip(NULL), "count=-1,bytes=-1");
+    CHECK_EQ_STR(stats_round_trip("bytes=5"), "count=-1,bytes=5");
+    CHECK_EQ_STR(stats_round_trip("count=10,bytes=-1=;byteHardLimit=-1;countHardLimit=3"),
+                 "count=10,bytes=-1=;byteHardLimit=-1;countHardLimit=3");
+    CHECK_EQ_STR(stats_round_trip("countHardLimit=3;zeta=1;byteHardLimit=2;count=1"),
+                 "count=1,bytes=-1=;byteHardLimit=2;countHardLimit=3;zeta=1");
+    /* separators are runs of , and ;; an empty value is -1; after a second '=' nothing counts;
+     * a key again replaces its value */
+    CHECK_EQ_STR(stats_round_trip("count==4;;bytes=2=9,,"), "count=-1,bytes=2");
+    CHECK_EQ_STR(stats_round_trip("count=1,count=+2"), "count=2,bytes=-1");
+    CHECK_EQ_STR(stats_round_trip(",;,"), "count=-1,bytes=-1");
+    /* what Java cannot read */
+    CHECK_EQ_STR(stats_round_trip("count=x,bytes=1"), "For input string: \"x\"");
+    CHECK_EQ_STR(stats_round_trip("count= 1"), "For input string: \" 1\"");
+    CHECK_EQ_STR(stats_round_trip("count=99999999999999999999"),
+                 "For input string: \"99999999999999999999\"");
+    CHECK_EQ_STR(stats_round_trip("count=,bytes=1"), "Invalid quota data: no value in \"count=\"");
+    CHECK_EQ_STR(stats_round_trip("count==,bytes=1"),
+                 "Invalid quota data: no value in \"count==\"");
+    CHECK_EQ_STR(stats_round_trip("count"), "Invalid quota data: no value in \"count\"");
+    CHECK_EQ_STR(stats_round_trip(",count=1"), "Invalid quota data: no value in \"\"");
+    CHECK_EQ_STR(stats_round_trip("a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,i=9"),
+                 "Invalid quota data: too many or too long keys");
+
+    /* get, set; a short buffer is cut, still terminated */
+    struct cli_stats s = {0};
+    CHECK_EQ_INT(cli_stats_get(&s, "count"), -1);
+    CHECK(cli_stats_set(&s, "countHardLimit", 7));
+    CHECK(cli_stats_set(&s, "count", 2));
+    CHECK(cli_stats_set(&s, "countHardLimit", 8));
+    CHECK_EQ_INT(s.n, 2);
+    CHECK_EQ_INT(cli_stats_get(&s, "countHardLimit"), 8);
+    char buf[12];
+    cli_stats_format(&s, buf, sizeof(buf));
+    CHECK_EQ_STR(buf, "count=2,byt");
+}
+
 int main(void)
 {
     RUN(test_date);
@@ -206,5 +259,6 @@ int main(void)
     RUN(test_paths);
     RUN(test_messages);
     RUN(test_client_config);
+    RUN(test_stats);
     return t_done();
 }

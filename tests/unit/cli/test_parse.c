@@ -85,6 +85,52 @@ static void test_options(void)
     CHECK_EQ_STR(o.args[2], "-");
 }
 
+static void test_option_group(void)
+{
+    struct cli_opts o;
+    /* one of a group: fine, also twice, also glued or bundled with an option outside it */
+    char *argv1[] = {"setquota", "-n", "5", "/a", NULL};
+    CHECK_EQ_INT(cli_opts_parse(&o, "(n:b:N:B:)", 4, argv1), 0);
+    CHECK_EQ_STR(o.value['n'], "5");
+    CHECK(!cli_opt_has(&o, 'b') && !cli_opt_has(&o, 'N') && !cli_opt_has(&o, 'B'));
+    CHECK_EQ_INT(o.nargs, 2);
+    char *argv2[] = {"setquota", "-N7", "/a", "-N", "8", NULL};
+    CHECK_EQ_INT(cli_opts_parse(&o, "(n:b:N:B:)", 5, argv2), 0);
+    CHECK_EQ_STR(o.value['N'], "7");
+    char *argv3[] = {"x", "-sb", "/a", NULL};
+    CHECK_EQ_INT(cli_opts_parse(&o, "s(nb)", 3, argv3), 0);
+    CHECK(cli_opt_has(&o, 's') && cli_opt_has(&o, 'b'));
+    /* none of it: the command checks a required group */
+    char *argv4[] = {"setquota", "/a", NULL};
+    CHECK_EQ_INT(cli_opts_parse(&o, "(n:b:N:B:)", 2, argv4), 0);
+    CHECK(!cli_opt_has(&o, 'n'));
+
+    /* two of it: AlreadySelectedException, naming the second and the first */
+    char *argv5[] = {"setquota", "-n", "5", "-b", "6", "/a", NULL};
+    CHECK_EQ_INT(cli_opts_parse(&o, "(n:b:N:B:)", 6, argv5), -1);
+    CHECK_EQ_STR(o.errmsg, "org.apache.commons.cli.AlreadySelectedException: The option 'b' was "
+                           "specified but an option from this group has already been selected: "
+                           "'n'");
+    char *argv6[] = {"delquota", "-Bn", "/a", NULL};
+    CHECK_EQ_INT(cli_opts_parse(&o, "(nbNB)", 3, argv6), -1);
+    CHECK_EQ_STR(o.errmsg, "org.apache.commons.cli.AlreadySelectedException: The option 'n' was "
+                           "specified but an option from this group has already been selected: "
+                           "'B'");
+    /* a value still missing is reported first */
+    char *argv7[] = {"setquota", "-n", "-b", "6", "/a", NULL};
+    CHECK_EQ_INT(cli_opts_parse(&o, "(n:b:N:B:)", 5, argv7), -1);
+    CHECK_EQ_STR(o.errmsg,
+                 "org.apache.commons.cli.MissingArgumentException: Missing argument for option: n");
+    /* a negative number is a value; the parentheses are no options */
+    char *argv8[] = {"setquota", "-b", "-1", "/a", NULL};
+    CHECK_EQ_INT(cli_opts_parse(&o, "(n:b:N:B:)", 4, argv8), 0);
+    CHECK_EQ_STR(o.value['b'], "-1");
+    char *argv9[] = {"delquota", "-(", "/a", NULL};
+    CHECK_EQ_INT(cli_opts_parse(&o, "(nbNB)", 3, argv9), -1);
+    CHECK_EQ_STR(o.errmsg,
+                 "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -(");
+}
+
 static void test_integers(void)
 {
     int32_t i;
@@ -136,6 +182,7 @@ int main(void)
 {
     RUN(test_tokenize);
     RUN(test_options);
+    RUN(test_option_group);
     RUN(test_integers);
     RUN(test_complete_split);
     return t_done();
