@@ -45,6 +45,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "jute/quorum.h"
+#include "server/dbsend.h"
 #include "storage/snapshot.h"
 #include "storage/txnlog.h"
 #include "zab/zab.h"
@@ -73,6 +74,13 @@
  * ExitCode.UNABLE_TO_BIND_QUORUM_PORT. The rest of the server runs meanwhile, as in 3.8. */
 #define QUORUM_BIND_RETRY_MS       1000
 #define QUORUM_EXIT_CANNOT_BIND    14
+/* A database sent after SNAP (dbsend.h): loop time per turn and link spent encoding it, nodes
+ * between two looks at the clock, and the unsent bytes on the socket past which encoding
+ * waits (until they drop below DB_QUEUE_LOW): memory stays bounded whatever the tree's size. */
+#define DB_SLICE_US    1000
+#define DB_BATCH       64
+#define DB_QUEUE_HIGH  ((size_t)4 << 20)
+#define DB_QUEUE_LOW   ((size_t)1 << 20)
 
 enum link_kind { LINK_EL_OUT, LINK_EL_IN, LINK_Q_OUT, LINK_Q_IN };
 
@@ -103,6 +111,12 @@ struct link {
     int64_t snap_left;  /* records left in the current section */
     size_t snap_pos;    /* bytes of the stream scanned so far */
     size_t snap_end;    /* where the node terminator "/" ends (the signature starts) */
+    /* leader: the database being sent after a SNAP packet (dbsend.h), a slice per loop turn
+     * (on_db_idle); packets for the learner wait in `out` behind it */
+    struct dbsend *db;      /* owned, or NULL */
+    int64_t db_zxid;
+    int64_t db_start_ms;    /* monotonic */
+    bool is_db_waiting;     /* paused until the socket's queue drains below DB_QUEUE_LOW */
     struct link *next;  /* all links */
 };
 
@@ -160,6 +174,8 @@ struct quorum {
     struct link *links;
     struct link *dirty; /* quorum links with bytes in `out` */
     uv_idle_t flush_idle; /* runs while `dirty` is not empty: the loop does not block */
+    uv_idle_t db_idle;    /* runs while a link sends a database and its socket takes more */
+    int64_t db_slice_nodes; /* > 0 (test builds): nodes per slice instead of DB_SLICE_US */
     struct arena arena; /* decoding scratch, reset per record */
     enum zab_state role;
     enum zab_phase phase;
@@ -308,6 +324,8 @@ static void link_close(struct link *l, const char *why)
         return;
     l->is_closing = true;
     struct quorum *q = l->q;
+    dbsend_free(l->db); /* stops following the tree now; the link goes later */
+    l->db = NULL;
     if (q_debug && (l->kind == LINK_EL_IN || l->kind == LINK_EL_OUT))
         pd_debug("election link %p %s sid %" PRId64 " closed%s%s (attached %d)", (void *)l,
                  kind_name(l->kind), l->sid, why ? ": " : "", why ? why : "", l->is_attached);
@@ -346,6 +364,8 @@ struct wreq {
     uint8_t *data; /* owned */
 };
 
+static void db_idle_start(struct quorum *q);
+
 static void on_written(uv_write_t *req, int status)
 {
     struct wreq *w = (struct wreq *)req;
@@ -354,6 +374,11 @@ static void on_written(uv_write_t *req, int status)
     pd_free(w);
     if (status < 0 && !l->is_closing)
         link_close(l, uv_strerror(status));
+    if (l->db && l->is_db_waiting && !l->is_closing &&
+        uv_stream_get_write_queue_size((uv_stream_t *)&l->tcp) < DB_QUEUE_LOW) {
+        l->is_db_waiting = false;
+        db_idle_start(l->q);
+    }
 }
 
 /* Hands len bytes at data + off to libuv; data (the allocation) is owned by the write from
@@ -381,10 +406,10 @@ static void link_write_owned(struct link *l, uint8_t *data, size_t len)
     link_write_owned_at(l, data, 0, len);
 }
 
-/* Writes what l->out holds now. */
+/* Writes what l->out holds now; while a database goes out, it waits behind it. */
 static void link_flush(struct link *l)
 {
-    if (l->is_closing || l->out.len == 0)
+    if (l->is_closing || l->out.len == 0 || l->db)
         return;
     if (l->out.err) {
         link_close(l, "out of memory");
@@ -1881,10 +1906,10 @@ static void reload_tree(struct quorum *q)
 }
 
 /*
- * Leader, right after a SNAP record to `to`: the database as of zxid, as LearnerHandler writes
- * it (ZKDatabase.serializeSnapshot, then the string "BenWasHere"): a snapshot file's body
- * without FileHeader, seals and digest, i.e. what snap_encode writes with no_digest, minus the
- * 16-byte header in front and the 13-byte seal (long Adler-32, string "/") at the end.
+ * Leader, right after a SNAP record to `to`: starts the database as of zxid, as LearnerHandler
+ * writes it (ZKDatabase.serializeSnapshot, then the string "BenWasHere"), fuzzy as ZooKeeper's:
+ * encoded a slice per loop turn by on_db_idle while requests go on (dbsend.h). Packets the core
+ * sends this learner meanwhile wait in the link's `out` behind it (link_flush).
  */
 static void send_database(struct quorum *q, int64_t to, int64_t zxid)
 {
@@ -1912,44 +1937,100 @@ static void send_database(struct quorum *q, int64_t to, int64_t zxid)
         link_close(p->qlink, "snapshot not available");
         return;
     }
+    struct link *l = p->qlink;
+    if (l->db) {
+        /* The core asked for a second SNAP on a link still sending the first: cannot be
+         * told apart on the wire, so the learner must start over. */
+        link_close(l, "a second snapshot on one connection");
+        return;
+    }
     struct snap_session *sessions;
     size_t n_sessions;
-    struct jute_out out;
-    jute_out_init(&out);
+    struct dbsend *db = NULL;
     int rc = sess_collect(&srv->sessions, &sessions, &n_sessions);
-    if (rc == 0) {
-        struct snap_params sp = {.zxid = zxid,
-                                 .sessions = sessions,
-                                 .n_sessions = n_sessions,
-                                 .no_digest = true};
-        rc = snap_encode_buf(srv->tree, &sp, &out);
-    }
-    pd_free(sessions);
     if (rc == 0)
-        jute_put_string(&out, JUTE_QUORUM_SNAP_SIGNATURE);
-    const size_t head = 16, seal = 13, sig = 4 + strlen(JUTE_QUORUM_SNAP_SIGNATURE);
-    if (rc == 0 && (out.err || out.len < head + seal + sig))
-        rc = PD_ENOMEM;
-    if (rc == 0) {
-        /* move the signature over the seal */
-        memmove(out.data + out.len - sig - seal, out.data + out.len - sig, sig);
-        pd_info("sending server %" PRId64 " a snapshot of zxid 0x%" PRIx64 ": %zu bytes, %zu "
-                "sessions",
-                to, (uint64_t)zxid, out.len - head - seal, n_sessions);
-        /* After the SNAP record already queued on the link, and without copying the
-         * database: the link's buffer goes first, then this one, owned by the write. */
-        struct link *l = p->qlink;
-        link_flush(l);
-        if (!l->is_closing) {
-            size_t n;
-            uint8_t *d = jute_out_steal(&out, &n);
-            link_write_owned_at(l, d, head, n - head - seal);
-        }
-    } else {
+        rc = dbsend_new(srv->tree, zxid, sessions, n_sessions, &db);
+    pd_free(sessions);
+    if (rc != 0) {
         pd_error("cannot encode a snapshot for server %" PRId64 ": %s", to, pd_strerror(rc));
-        link_close(p->qlink, "snapshot not available");
+        link_close(l, "snapshot not available");
+        return;
     }
-    jute_out_close(&out);
+    pd_info("sending server %" PRId64 " a snapshot of zxid 0x%" PRIx64 ": %zu sessions, %" PRId64
+            " znodes",
+            to, (uint64_t)zxid, n_sessions, tree_node_count(srv->tree));
+    /* The SNAP record goes first; what the core sends after it waits for the database. */
+    link_flush(l);
+    if (l->is_closing) {
+        dbsend_free(db);
+        return;
+    }
+    l->db = db;
+    l->db_zxid = zxid;
+    l->db_start_ms = server_mono_ms(srv);
+    l->is_db_waiting = false;
+    db_idle_start(q);
+}
+
+/* One slice of l's database: encoded for up to DB_SLICE_US and handed to the socket. */
+static void db_slice(struct quorum *q, struct link *l)
+{
+    uint64_t t0 = uv_hrtime();
+    int rc;
+    if (q->db_slice_nodes > 0) {
+        rc = dbsend_step(l->db, q->db_slice_nodes);
+    } else {
+        do
+            rc = dbsend_step(l->db, DB_BATCH);
+        while (rc == 0 && uv_hrtime() - t0 < (uint64_t)DB_SLICE_US * 1000);
+    }
+    size_t n;
+    uint8_t *bytes = dbsend_take(l->db, &n);
+    if (bytes)
+        link_write_owned(l, bytes, n); /* closes l on failure */
+    if (l->is_closing)
+        return;
+    if (rc < 0) {
+        pd_error("cannot encode the snapshot of zxid 0x%" PRIx64 " for server %" PRId64 ": %s",
+                 (uint64_t)l->db_zxid, l->sid,
+                 rc == PD_ECLOSED ? "the tree was replaced" : pd_strerror(rc));
+        link_close(l, "snapshot not available");
+        return;
+    }
+    if (rc == 1) {
+        pd_info("sent server %" PRId64 " the snapshot of zxid 0x%" PRIx64 ": %" PRIu64
+                " bytes, %" PRId64 " znodes, in %" PRId64 " ms; up to zxid 0x%" PRIx64
+                " applied meanwhile",
+                l->sid, (uint64_t)l->db_zxid, dbsend_bytes(l->db), dbsend_nodes(l->db),
+                server_mono_ms(q->srv) - l->db_start_ms, (uint64_t)q->srv->last_zxid);
+        dbsend_free(l->db);
+        l->db = NULL;
+        link_flush(l); /* the packets that waited behind it */
+        return;
+    }
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&l->tcp) > DB_QUEUE_HIGH)
+        l->is_db_waiting = true; /* on_written starts the idle again */
+}
+
+/* Each loop turn while a database goes out: a slice for every link whose socket takes more. */
+static void on_db_idle(uv_idle_t *h)
+{
+    struct quorum *q = h->data;
+    bool more = false;
+    for (struct link *l = q->links; l; l = l->next) {
+        if (!l->db || l->is_closing || l->is_db_waiting)
+            continue;
+        db_slice(q, l);
+        more |= l->db && !l->is_closing && !l->is_db_waiting;
+    }
+    if (!more)
+        uv_idle_stop(&q->db_idle);
+}
+
+static void db_idle_start(struct quorum *q)
+{
+    if (!q->is_stopping)
+        uv_idle_start(&q->db_idle, on_db_idle);
 }
 
 static void perform_update(struct quorum *q, const struct zab_update *up)
@@ -2743,6 +2824,9 @@ int quorum_start(struct server *srv)
     q->redial_timer.data = q;
     uv_idle_init(&srv->loop, &q->flush_idle);
     q->flush_idle.data = q;
+    uv_idle_init(&srv->loop, &q->db_idle);
+    q->db_idle.data = q;
+    q->db_slice_nodes = snapshotter_test_slice_nodes();
     uv_timer_init(&srv->loop, &q->bind_timer);
     q->bind_timer.data = q;
     q->retry_sid = -1;
@@ -2857,6 +2941,9 @@ void quorum_stop(struct server *srv)
     uv_idle_stop(&q->flush_idle);
     if (!uv_is_closing((uv_handle_t *)&q->flush_idle))
         uv_close((uv_handle_t *)&q->flush_idle, NULL);
+    uv_idle_stop(&q->db_idle);
+    if (!uv_is_closing((uv_handle_t *)&q->db_idle))
+        uv_close((uv_handle_t *)&q->db_idle, NULL);
     uv_timer_stop(&q->bind_timer);
     if (!uv_is_closing((uv_handle_t *)&q->bind_timer))
         uv_close((uv_handle_t *)&q->bind_timer, NULL);

@@ -379,6 +379,9 @@ void snapshotter_wait(struct server *srv);
 /* The tree is about to be replaced or cut (SNAP, TRUNC): abandons a snapshot being encoded
  * (its temporary file goes) and waits for its writer; a snapshot already written stays. */
 void snapshotter_abandon(struct server *srv);
+/* Test builds: PADDOCK_TEST_SNAP_SLICE_NODES (> 0), the nodes a snapshot or a SNAP database
+ * encodes per loop turn instead of a time budget; 0 otherwise. */
+int64_t snapshotter_test_slice_nodes(void);
 /* After the loop ends: abandons a snapshot still being encoded (the server stopped itself),
  * waits for the writer, frees the snapshot state. */
 void snapshotter_free(struct server *srv);

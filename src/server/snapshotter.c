@@ -399,7 +399,7 @@ static void on_idle(uv_idle_t *h)
         end_encoding(j, rc);
 }
 
-static int64_t env_slice_nodes(void)
+int64_t snapshotter_test_slice_nodes(void)
 {
 #ifdef PADDOCK_TEST_BUILD
     /* Test builds: PADDOCK_TEST_SNAP_SLICE_NODES (> 0) encodes that many nodes per loop turn
@@ -410,7 +410,8 @@ static int64_t env_slice_nodes(void)
         char *end;
         long long v = strtoll(e, &end, 10);
         if (*end == '\0' && v > 0) {
-            pd_info("snapshots: test build, PADDOCK_TEST_SNAP_SLICE_NODES: %lld nodes a turn", v);
+            pd_info("snapshots and SNAP databases: test build, PADDOCK_TEST_SNAP_SLICE_NODES: "
+                    "%lld nodes a turn", v);
             return v;
         }
     }
@@ -443,7 +444,7 @@ static struct snap_job *job_get(struct server *srv)
     }
     uv_idle_init(&srv->loop, &j->idle);
     j->idle.data = j;
-    j->slice_nodes = env_slice_nodes();
+    j->slice_nodes = snapshotter_test_slice_nodes();
     srv->snap_job = j;
     return j;
 }

@@ -157,8 +157,8 @@ int snap_encode_buf(const struct tree *t, const struct snap_params *p, struct ju
  *
  * Between steps the caller may change t (tree_apply, including deletes of any
  * node); it must not empty it (tree_load_begin) or free it, or the next step
- * fails with PD_ECLOSED. snap_enc_new: 0, PD_ENOMEM, PD_EEXIST (another walk
- * follows t) or the sink's error. snap_enc_step: 1 once the snapshot is
+ * fails with PD_ECLOSED. Several encoders may follow one tree. snap_enc_new: 0,
+ * PD_ENOMEM or the sink's error. snap_enc_step: 1 once the snapshot is
  * complete, 0 if nodes remain, PD_ENOMEM, PD_ECLOSED or the sink's error
  * (sticky). The sink copies what it keeps: the bytes are borrowed.
  */

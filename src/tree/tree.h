@@ -417,8 +417,9 @@ int tree_foreach_node(const struct tree *t, tree_node_visit_fn fn, void *arg);
  * skipped with everything under them, so every node is visited at most once
  * (also one deleted and created again), parents before children, and every
  * node whose czxid is at most max_czxid and that is still there when the
- * walk reaches its place is visited. One walk per tree at a time.
- * tree_walk_new: 0, PD_ENOMEM, or PD_EEXIST (the tree has one).
+ * walk reaches its place is visited. A tree may have several walks at once
+ * (a snapshot file and the databases a leader sends learners), each costing
+ * every delete a look at its frames. tree_walk_new: 0 or PD_ENOMEM.
  */
 struct tree_walk;
 int tree_walk_new(struct tree *t, int64_t max_czxid, struct tree_walk **out);

@@ -498,7 +498,7 @@ struct tree {
     uint32_t load_parent; /* its id, or NODE_NIL */
     int64_t size_skew;    /* the root's data counted twice by a load, as ZooKeeper does */
 
-    struct tree_walk *walk; /* the walk following this tree's deletes (walk.c), or NULL */
+    struct tree_walk *walk; /* the walks following this tree's deletes (walk.c), a list */
 };
 
 static inline struct tree_node *node_get(const struct tree *t, uint32_t id)
@@ -645,10 +645,10 @@ void digest_predict(const struct tree *t, struct ov_rec *r);
 /* The digest recomputed from every node. 0 or PD_ENOMEM. */
 int digest_compute(const struct tree *t, uint64_t *out);
 
-/* walk.c: node `id` is about to be removed: the walk following the tree moves past it. */
+/* walk.c: node `id` is about to be removed: every walk following the tree moves past it. */
 void walk_removed(struct tree *t, uint32_t id);
-/* walk.c: the tree is being emptied or freed: its walk (if any) stops following it and
- * fails from then on. */
+/* walk.c: the tree is being emptied or freed: its walks stop following it and fail from
+ * then on. */
 void walk_detach(struct tree *t);
 
 /* serialize.c: frees the ACL index map of an unfinished load. */

@@ -46,8 +46,9 @@ struct walk_frame {
 };
 
 struct tree_walk {
-    const struct tree *t; /* NULL once the tree was reloaded or freed under it */
-    struct tree *owner;   /* the tree following it (tree_walk_new), or NULL */
+    const struct tree *t;          /* NULL once the tree was reloaded or freed under it */
+    struct tree *owner;            /* the tree following it (tree_walk_new), or NULL */
+    struct tree_walk *next_walk;   /* the owner's next walk */
     int64_t max_czxid;
     bool is_started;
     struct walk_frame *frames; /* owned */
@@ -75,8 +76,12 @@ static int walk_init(struct tree_walk *w, const struct tree *t, int64_t max_czxi
 
 static void walk_close(struct tree_walk *w)
 {
-    if (w->owner && w->owner->walk == w)
-        w->owner->walk = NULL;
+    if (w->owner) {
+        struct tree_walk **at = &w->owner->walk;
+        while (*at != w)
+            at = &(*at)->next_walk;
+        *at = w->next_walk;
+    }
     pd_free(w->frames);
     pd_free(w->path);
 }
@@ -174,26 +179,26 @@ static int walk_next(struct tree_walk *w, const char **path, size_t *len,
 
 void walk_removed(struct tree *t, uint32_t id)
 {
-    struct tree_walk *w = t->walk;
-    for (uint32_t i = 0; i < w->depth; i++)
-        if (w->frames[i].next == id)
-            w->frames[i].next = next_sibling(t, w->frames[i].dir, id);
+    for (struct tree_walk *w = t->walk; w; w = w->next_walk)
+        for (uint32_t i = 0; i < w->depth; i++)
+            if (w->frames[i].next == id)
+                w->frames[i].next = next_sibling(t, w->frames[i].dir, id);
 }
 
 void walk_detach(struct tree *t)
 {
-    if (!t->walk)
-        return;
-    t->walk->t = NULL;
-    t->walk->owner = NULL;
-    t->walk = NULL;
+    while (t->walk) {
+        struct tree_walk *w = t->walk;
+        t->walk = w->next_walk;
+        w->t = NULL;
+        w->owner = NULL;
+        w->next_walk = NULL;
+    }
 }
 
 int tree_walk_new(struct tree *t, int64_t max_czxid, struct tree_walk **out)
 {
     *out = NULL;
-    if (t->walk)
-        return PD_EEXIST;
     struct tree_walk *w = pd_malloc(sizeof(*w));
     if (!w)
         return PD_ENOMEM;
@@ -202,6 +207,7 @@ int tree_walk_new(struct tree *t, int64_t max_czxid, struct tree_walk **out)
         return PD_ENOMEM;
     }
     w->owner = t;
+    w->next_walk = t->walk;
     t->walk = w;
     *out = w;
     return 0;

@@ -6,6 +6,8 @@ bounded; only processes started here are stopped, by PID.
 """
 
 import os
+import re
+import threading
 import time
 
 import pytest
@@ -150,3 +152,116 @@ def test_new_leader_with_an_unapplied_tail_can_send_snap(ens):
     print("\nnew leader applied its unapplied tail first: %s" %
           ("txns of this server's log" in log_a))
     assert tree_of(a) == tree_of(b)
+
+
+class Churn:
+    """Writes on one server in a thread until stopped (bounded: 90 s, 20,000
+    ops), pipelined ~20 at a time; every op must succeed.  Step i creates
+    /churn/c<i>, sets a node of /bulk's back half, deletes /churn/c<i-10>
+    and creates every other one of those again; steps 1 to n/2 - 1 also
+    delete /bulk/n<i> (nodes the database holds) and create every other one
+    again."""
+
+    def __init__(self, member, n_bulk):
+        self.member, self.n_bulk = member, n_bulk
+        self.stop_at = None
+        self.ops = 0
+        self.error = None
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.stop_at = time.time()
+        self.thread.join(timeout=60)
+        assert not self.thread.is_alive()
+        assert self.error is None, self.error
+        return self.ops
+
+    def run(self):
+        try:
+            zk = client(self.member)
+            zk.ensure_path("/churn")
+            deadline = time.time() + 90
+            i = 0
+            while self.stop_at is None and time.time() < deadline \
+                    and self.ops < 20000:
+                rs = []
+                for _ in range(5):
+                    rs.append(zk.create_async("/churn/c%05d" % i, b"c"))
+                    half = self.n_bulk // 2
+                    rs.append(zk.set_async("/bulk/n%04d" % (
+                        half + i % (self.n_bulk - half)), b"set%d" % i))
+                    if i >= 10:
+                        old = "/churn/c%05d" % (i - 10)
+                        rs.append(zk.delete_async(old))
+                        if i % 2 == 0:
+                            rs.append(zk.create_async(old, b"again"))
+                    if 0 < i < self.n_bulk // 2:  # n0 stays (checked later)
+                        path = "/bulk/n%04d" % i
+                        rs.append(zk.delete_async(path))
+                        if i % 2 == 0:
+                            rs.append(zk.create_async(path, b"again"))
+                    i += 1
+                for r in rs:
+                    r.get(timeout=20)
+                self.ops += len(rs)
+            zk.stop()
+            zk.close()
+        except Exception as e:  # reported by stop()
+            self.error = repr(e)
+
+
+def sent_snapshots(text, sid):
+    """(snapshot zxid, zxid applied when it was sent whole) for each database
+    the leader sent server sid."""
+    return [(int(a, 16), int(b, 16)) for a, b in re.findall(
+        r"sent server %d the snapshot of zxid 0x([0-9a-f]+):.*up to zxid "
+        r"0x([0-9a-f]+) applied meanwhile" % sid, text)]
+
+
+def test_snap_while_writes_go_on(monkeypatch):
+    """The leader sends its database a slice per loop turn while it goes on
+    applying writes (a fuzzy database, as ZooKeeper's): nodes are sent as
+    they stand when reached, and the learner replays the txns after the SNAP
+    zxid over them.  PADDOCK_TEST_SNAP_SLICE_NODES (test builds) makes each
+    slice 1 node, so the 4,700-node database spans thousands of loop turns
+    (~100 ms) while a writer deletes, re-creates, sets and creates nodes.  The learner
+    ends with the leader's tree, and so it does after a restart from what it
+    wrote."""
+    monkeypatch.setenv("PADDOCK_TEST_SNAP_SLICE_NODES", "1")
+    e = Ensemble(["paddock"] * 3)
+    e.start()
+    try:
+        leader = e.wait_serving(timeout=20)
+        f = [m for m in e.members if m is not leader][0]
+        f.kill9()
+        bulk_create(leader, "/pad", 4000)
+        bulk_create(leader, "/bulk", N_BEHIND)
+        churn = Churn(leader, N_BEHIND)
+        churn.start()
+        time.sleep(0.3)
+        f.start()
+        e.wait_serving(timeout=60)
+        time.sleep(0.5)
+        ops = churn.stop()
+        sent = sent_snapshots(leader.log_text(), f.sid)
+        assert sent, "no database sent to server %d" % f.sid
+        # writes were applied while the database went out: it was fuzzy
+        assert any(after > zxid for zxid, after in sent), sent
+        print("\n%d writes; databases sent (zxid, applied by the end): %s" %
+              (ops, [(hex(a), hex(b)) for a, b in sent]))
+        want = tree_of(leader)
+        assert "/churn/c00010" in want and "/bulk/n0000" in want
+        assert tree_of(f) == want
+        f.stop()
+        f.start()
+        e.wait_serving(timeout=30)
+        assert tree_of(f) == want
+    except BaseException:
+        for m in e.members:
+            print("--- s%d\n%s" % (m.sid, m.log_tail(40)))
+        raise
+    finally:
+        e.cleanup()

@@ -135,6 +135,13 @@ def start_steered(ens, first, timeout=30.0):
     return leader
 
 
+def print_members(ens):
+    for m in ens.members:
+        rc = m.proc.poll() if m.proc else "not running"
+        print("--- s%d (%s, exit status %r)\n%s" % (
+            m.sid, m.kind, rc, m.log_tail(60)))
+
+
 def run_scenario(kinds):
     ens = Ensemble(kinds)
     for m in ens.members:
@@ -203,10 +210,7 @@ def run_scenario(kinds):
         assert "/w-b-s1/n4" in tree and "/w-c-s3/m1" in tree
         assert led == {"paddock", "zookeeper"}, led
     except BaseException:
-        for m in ens.members:
-            rc = m.proc.poll() if m.proc else "not running"
-            print("--- s%d (%s, exit status %r)\n%s" % (
-                m.sid, m.kind, rc, m.log_tail(60)))
+        print_members(ens)
         raise
     finally:
         ens.cleanup()
@@ -220,3 +224,40 @@ def test_two_apache_one_paddock():
 def test_one_apache_two_paddock():
     # Apache (s3) leads first, then Paddock s2; Apache rejoins as follower.
     run_scenario(["paddock", "paddock", "zookeeper"])
+
+
+def test_apache_follower_loads_a_fuzzy_database(monkeypatch):
+    """A Paddock leader sends its database a slice at a time while it goes
+    on applying writes (PADDOCK_TEST_SNAP_SLICE_NODES=1 in test builds makes
+    each slice one node): Apache's follower loads that fuzzy database, replays
+    the txns after the SNAP zxid over it, as it does for ZooKeeper's own
+    fuzzy SNAP, and ends with the same tree as both Paddock servers."""
+    from test_ensemble_snap import Churn, sent_snapshots
+    monkeypatch.setenv("PADDOCK_TEST_SNAP_SLICE_NODES", "1")
+    ens = Ensemble(["zookeeper", "paddock", "paddock"])
+    for m in ens.members:
+        m.jvm_flags = ["-Dzookeeper.snapshotSizeFactor=-1"]
+    try:
+        s1, s2, s3 = ens.members
+        leader = start_steered(ens, s3)
+        assert leader is s3, "expected s3 to lead: %r" % ens.modes()
+        s1.kill9()
+        bulk_create(s3, "/pad", 4000)
+        bulk_create(s3, "/bulk", 650)
+        churn = Churn(s3, 650)
+        churn.start()
+        time.sleep(0.3)
+        s1.start()
+        assert ens.wait_serving(timeout=60) is s3
+        time.sleep(0.5)
+        churn.stop()
+        assert "Getting a snapshot from leader" in log_text(s1)
+        sent = sent_snapshots(log_text(s3), s1.sid)
+        assert any(after > zxid for zxid, after in sent), sent
+        tree = assert_same_trees(ens.members)
+        assert "/churn/c00010" in tree and "/bulk/n0000" in tree
+    except BaseException:
+        print_members(ens)
+        raise
+    finally:
+        ens.cleanup()

@@ -132,9 +132,6 @@ static void test_same_as_foreach(void)
     CHECK_EQ_INT(tree_foreach_node(x.t, collect_cb, &all), 0);
     struct tree_walk *w;
     CHECK_EQ_INT(tree_walk_new(x.t, x.zxid, &w), 0);
-    struct tree_walk *w2;
-    CHECK_EQ_INT(tree_walk_new(x.t, x.zxid, &w2), PD_EEXIST); /* one at a time */
-    CHECK(w2 == NULL);
     walk_rest(w, &walked);
     CHECK_EQ_INT(step(w, &walked), 0); /* stays at the end */
     CHECK_EQ_INT(walked.n, all.n);
@@ -148,6 +145,55 @@ static void test_same_as_foreach(void)
     tree_walk_free(w);
     seen_free(&all);
     seen_free(&walked);
+    tt_close(&x);
+}
+
+/* Three walks at once, at different places, all follow the same deletes; freeing one in the
+ * middle of the list leaves the others following; freeing the tree detaches the rest. */
+static void test_several_walks(void)
+{
+    struct tt x;
+    tt_init(&x);
+    mk(&x, "/a");
+    for (int i = 1; i <= 6; i++) {
+        char p[16];
+        snprintf(p, sizeof(p), "/a/b%d", i);
+        mk(&x, p);
+    }
+    mk(&x, "/z");
+    struct seen s1 = {0}, s2 = {0}, s3 = {0};
+    struct tree_walk *w1, *w2, *w3;
+    CHECK_EQ_INT(tree_walk_new(x.t, x.zxid, &w1), 0);
+    CHECK_EQ_INT(tree_walk_new(x.t, x.zxid, &w2), 0);
+    CHECK_EQ_INT(tree_walk_new(x.t, x.zxid, &w3), 0);
+    walk_to(w1, &s1, "/a/b1");
+    walk_to(w2, &s2, "/a/b3");
+    walk_to(w3, &s3, "/a/b4");
+    rm(&x, "/a/b2"); /* w1's next */
+    rm(&x, "/a/b4"); /* w2's next, w3's current */
+    rm(&x, "/a/b5"); /* w3's next */
+    tree_walk_free(w2); /* the middle of the list */
+    mk(&x, "/a/b7");    /* created after the walks began: skipped by both */
+    CHECK_EQ_INT(step(w1, &s1), 1);
+    CHECK_EQ_STR(s1.path[s1.n - 1], "/a/b3");
+    CHECK_EQ_INT(step(w3, &s3), 1);
+    CHECK_EQ_STR(s3.path[s3.n - 1], "/a/b6");
+    rm(&x, "/a/b6"); /* w1's next again, after w2 left the list */
+    CHECK_EQ_INT(step(w1, &s1), 1);
+    CHECK_EQ_STR(s1.path[s1.n - 1], "/z");
+    check_order(&s1);
+    tree_free(x.t); /* both still follow it: both fail from now on, and free after it */
+    x.t = NULL;
+    const char *path;
+    size_t len;
+    const struct tree_node *n;
+    CHECK_EQ_INT(tree_walk_next(w1, &path, &len, &n), PD_ECLOSED);
+    CHECK_EQ_INT(tree_walk_next(w3, &path, &len, &n), PD_ECLOSED);
+    tree_walk_free(w3);
+    tree_walk_free(w1);
+    seen_free(&s1);
+    seen_free(&s2);
+    seen_free(&s3);
     tt_close(&x);
 }
 
@@ -491,6 +537,7 @@ static void test_random_changes(void)
 int main(void)
 {
     RUN(test_same_as_foreach);
+    RUN(test_several_walks);
     RUN(test_delete_next_and_first);
     RUN(test_delete_dirs_and_recreate);
     RUN(test_recreate_same_path);
