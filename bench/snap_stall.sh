@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# What a follower's resync by SNAP costs a Paddock leader's clients: the
-# longest get and the leader's peak RSS while the leader sends its database.
+# What a follower's resync by SNAP costs a leader's clients: the longest get
+# and the leader's peak RSS while the leader sends its database.
 #
-# For each repetition and each binary given with --paddock (several, comma
-# separated, to compare builds; the order alternates), it starts 3 Paddock
+# For each repetition and each target (the order alternates), it starts 3
 # servers on 127.0.0.1 (ports from --port-base; tickTime=2000, a fresh
 # temporary dataDir each, snapCount high enough that no snapshot is taken
 # meanwhile), waits for a leader, and then, through the leader:
@@ -16,8 +15,15 @@
 # It prints the get run's RESULT fields p99/p999/max and the leader's RSS and
 # peak RSS, and the leader's log lines about the snapshot it sent.
 #
-# Usage: bench/snap_stall.sh [--paddock BIN[,BIN...]] [--keys N] [--reps R]
-#                            [--duration S] [--port-base P]
+# Targets: each binary given with --paddock (several, comma separated, to
+# compare builds), and with --zookeeper Apache ZooKeeper 3.8 (Debian's
+# package: java -Xmx2g -cp zookeeper.jar:/usr/share/java/* QuorumPeerMain,
+# fsync on, with -Dzookeeper.snapshotSizeFactor=-1 so that its leader sends
+# SNAP too: by default it would send a DIFF read from its txn log on disk).
+# The load is always paddock bench (the first --paddock binary).
+#
+# Usage: bench/snap_stall.sh [--paddock BIN[,BIN...]] [--zookeeper] [--keys N]
+#                            [--reps R] [--duration S] [--port-base P]
 # Stops only the processes it started (by PID); loopback only.
 set -euo pipefail
 
@@ -27,15 +33,18 @@ keys=300000
 reps=2
 duration=8
 port_base=32180
+zookeeper=0
+ZK_JAR=/usr/share/java/zookeeper.jar
 
 while [ $# -gt 0 ]; do
     case "$1" in
     --paddock) paddocks=$2; shift 2 ;;
+    --zookeeper) zookeeper=1; shift ;;
     --keys) keys=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --port-base) port_base=$2; shift 2 ;;
-    *) echo "usage: $0 [--paddock BIN[,BIN...]] [--keys N] [--reps R] [--duration S] [--port-base P]" >&2
+    *) echo "usage: $0 [--paddock BIN[,BIN...]] [--zookeeper] [--keys N] [--reps R] [--duration S] [--port-base P]" >&2
        exit 2 ;;
     esac
 done
@@ -44,6 +53,11 @@ for n in "$keys" "$reps" "$duration" "$port_base"; do
 done
 IFS=, read -r -a bins <<<"$paddocks"
 bench_bin="${bins[0]}"
+if [ "$zookeeper" = 1 ]; then
+    [ -f "$ZK_JAR" ] && command -v java >/dev/null ||
+        { echo "$0: --zookeeper needs java and $ZK_JAR (apt-get install zookeeper)" >&2; exit 2; }
+    bins+=(zookeeper)
+fi
 
 work=$(mktemp -d /tmp/paddock-snapstall.XXXXXX)
 pids=()
@@ -62,8 +76,15 @@ mode_of() {
 }
 
 declare -A pid
-start_server() { # bin sid
-    "$1" server "$work/s$2/zoo.cfg" >>"$work/s$2/log" 2>&1 &
+start_server() { # bin|zookeeper sid
+    if [ "$1" = zookeeper ]; then
+        java -Xmx2g -Dzookeeper.forceSync=yes -Dzookeeper.admin.enableServer=false \
+            -Dzookeeper.snapshotSizeFactor=-1 -cp "$ZK_JAR:/usr/share/java/*" \
+            org.apache.zookeeper.server.quorum.QuorumPeerMain "$work/s$2/zoo.cfg" \
+            >>"$work/s$2/log" 2>&1 &
+    else
+        "$1" server "$work/s$2/zoo.cfg" >>"$work/s$2/log" 2>&1 &
+    fi
     pid[$2]=$!
     pids+=("$!")
 }
@@ -85,12 +106,12 @@ run_once() { # bin
         } >"$work/s$i/zoo.cfg"
     done
     for i in 1 2 3; do start_server "$bin" "$i"; done
-    for _ in $(seq 1 150); do
+    for _ in $(seq 1 300); do
         for i in 1 2 3; do [ "$(mode_of "$i")" = leader ] && leader=$i; done
         [ -n "$leader" ] && break
         sleep 0.2
     done
-    [ -n "$leader" ] || { echo "$0: no leader within 30 s" >&2; return 1; }
+    [ -n "$leader" ] || { echo "$0: no leader within 60 s" >&2; return 1; }
     f=$((leader % 3 + 1))
     local hosts="127.0.0.1:$(client_port "$leader")"
     "$bench_bin" bench --hosts "$hosts" --clients 16 --depth 32 --op get --keys "$keys" \
@@ -108,7 +129,8 @@ run_once() { # bin
     wait "$bp"
     echo "$bin: $(grep -o 'p99_us=[^ ]* p999_us=[^ ]* max_us=[^ ]*' "$work/get.out")" \
          "$(grep -o 'server_rss_kb=[^ ]* server_hwm_kb=[^ ]*' "$work/get.out")"
-    grep -h "a snapshot of zxid\|the snapshot of zxid" "$work/s$leader/log" | sed 's/^/    /' || true
+    grep -h "a snapshot of zxid\|the snapshot of zxid\|Sending SNAP\|Sending snapshot" \
+        "$work/s$leader/log" | sed 's/^/    /' || true
     for i in 1 2 3; do kill "${pid[$i]}" 2>/dev/null || true; done
     for i in 1 2 3; do wait "${pid[$i]}" 2>/dev/null || true; done
     pids=()
