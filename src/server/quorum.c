@@ -2109,7 +2109,7 @@ static void perform_update(struct quorum *q, const struct zab_update *up)
     for (size_t i = 0; i < up->n_closes; i++) {
         struct peer *p = peer_of(q, up->closes[i]);
         if (p && p->qlink)
-            link_drop(p->qlink, "closed by the Zab core");
+            link_drop(p->qlink, up->close_whys[i]);
     }
     if (up->n_sync_done)
         answer_syncs(q, up->n_sync_done);

@@ -37,6 +37,7 @@
 #include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -247,6 +248,18 @@ static int storage_do_op(struct storage *st, const struct slog_item *it, char *e
     }
 }
 
+#ifdef PADDOCK_TEST_BUILD
+/* Test builds: while the file PADDOCK_TEST_STORAGE_STALL_FILE names exists, the storage
+ * thread holds each batch (up to 60 s), as a disk that stopped answering would, while the
+ * loop goes on serving; a test makes a follower's proposals wait for their ACKs that way. */
+static void test_stall(void)
+{
+    const char *f = getenv("PADDOCK_TEST_STORAGE_STALL_FILE");
+    for (int i = 0; f && *f && i < 1200 && access(f, F_OK) == 0; i++)
+        uv_sleep(50);
+}
+#endif
+
 static void storage_main(void *arg)
 {
     struct storage *st = arg;
@@ -265,6 +278,9 @@ static void storage_main(void *arg)
         bool failed = st->err != 0;
         uv_mutex_unlock(&st->mu);
 
+#ifdef PADDOCK_TEST_BUILD
+        test_stall();
+#endif
         int rc = 0;
         int64_t last = 0;
         bool unsynced = false;

@@ -64,13 +64,52 @@ static bool is_forwarding(const struct zab_handler *h)
     return h->phase >= LH_SYNCING;
 }
 
+/* A PROPOSAL went to learner idx (syncLimitCheck.updateProposal). */
+static void chk_sent(struct zab *z, int idx, pd_zxid zxid)
+{
+    struct zab_handler *h = &z->lh[idx];
+    if (!h->is_chk_started)
+        return;
+    if (!h->has_chk) {
+        h->has_chk = true;
+        h->chk_zxid = zxid;
+        h->chk_ms = z->now;
+    } else {
+        h->has_next = true;
+        h->next_zxid = zxid;
+        h->next_ms = z->now;
+    }
+}
+
+/* Learner idx ACKed zxid (syncLimitCheck.updateAck). A learner ACKs in zxid order, so an ACK
+   also covers what was sent before it; what was sent between the oldest and the newest is not
+   tracked (ZooKeeper's approximation): the newest becomes the oldest. */
+static void chk_acked(struct zab_handler *h, pd_zxid zxid)
+{
+    if (!h->has_chk || zxid < h->chk_zxid)
+        return;
+    if (h->has_next && zxid < h->next_zxid) {
+        h->chk_zxid = h->next_zxid;
+        h->chk_ms = h->next_ms;
+    } else {
+        h->has_chk = false;
+    }
+    h->has_next = false;
+}
+
+/* syncLimitCheck.check: the oldest unACKed PROPOSAL is younger than syncLimit ticks. */
+static bool chk_ok(const struct zab *z, const struct zab_handler *h)
+{
+    return !h->has_chk || z->now - h->chk_ms < ms(z, z->cfg.sync_limit);
+}
+
 static void drop_handler(struct zab *z, int idx, const char *why)
 {
     if (z->lh[idx].phase == LH_NONE)
         return;
     zab_trace(z, "drop learner %lld: %s", (long long)sid_of(z, idx), why);
     memset(&z->lh[idx], 0, sizeof(z->lh[idx]));
-    zab_close(z, sid_of(z, idx));
+    zab_close(z, sid_of(z, idx), why);
 }
 
 static void clear_props(struct zab *z)
@@ -288,6 +327,7 @@ static void try_establish(struct zab *z)
         if (z->lh[i].phase == LH_WAIT_UPTODATE) {
             send_simple(z, sid_of(z, i), ZAB_MSG_UPTODATE, -1);
             z->lh[i].phase = LH_BROADCAST;
+            z->lh[i].is_chk_started = true;
         }
     }
     z->next_ping = z->now + z->cfg.tick_ms / 2;
@@ -338,7 +378,7 @@ static void on_learner_info(struct zab *z, int idx, const struct zab_msg *m)
         drop_handler(z, idx, "reconnected");
     if (m->protocol_version < ZAB_PROTOCOL_VERSION) {
         /* Pre-1.0 learners are not supported (ZooKeeper 3.4+ all send 0x10000). */
-        zab_close(z, sid_of(z, idx));
+        zab_close(z, sid_of(z, idx), "learner protocol before Zab 1.0");
         return;
     }
     h->phase = LH_WAIT_EPOCH;
@@ -400,12 +440,14 @@ static void on_ack(struct zab *z, int idx, const struct zab_msg *m)
         if (z->is_established) {
             send_simple(z, sid_of(z, idx), ZAB_MSG_UPTODATE, -1);
             h->phase = LH_BROADCAST;
+            h->is_chk_started = true;
         } else {
             h->phase = LH_WAIT_UPTODATE;
             try_establish(z);
         }
         return;
     }
+    chk_acked(h, m->zxid);
     if (h->phase < LH_SYNCING || !zab_is_voter_idx(z, idx) || m->zxid <= z->commit_zxid)
         return;
     for (size_t i = 0; i < z->n_props; i++) {
@@ -493,8 +535,10 @@ int leader_propose(struct zab *z, struct zab_blob *data)
     p.data = zab_blob_ref(data);
     z->props[z->n_props++] = p;
     for (int i = 0; i < z->cfg.n_servers; i++)
-        if (i != z->self_idx && is_forwarding(&z->lh[i]) && zab_is_voter_idx(z, i))
+        if (i != z->self_idx && is_forwarding(&z->lh[i]) && zab_is_voter_idx(z, i)) {
             send_data(z, sid_of(z, i), ZAB_MSG_PROPOSAL, p.zxid, data);
+            chk_sent(z, i, p.zxid);
+        }
     try_commit(z);
     return 0;
 }
@@ -556,9 +600,14 @@ void leader_timer(struct zab *z)
         }
     }
     z->is_tick_skip = !z->is_tick_skip;
-    for (int i = 0; i < z->cfg.n_servers; i++)
-        if (is_forwarding(&z->lh[i]))
+    for (int i = 0; i < z->cfg.n_servers; i++) {
+        if (!is_forwarding(&z->lh[i]))
+            continue;
+        if (chk_ok(z, &z->lh[i]))
             send_simple(z, sid_of(z, i), ZAB_MSG_PING, z->last_proposed);
+        else
+            drop_handler(z, i, "transaction timeout"); /* LearnerHandler.ping */
+    }
 }
 
 uint64_t leader_deadline(const struct zab *z)

@@ -66,7 +66,7 @@ void learner_start(struct zab *z)
     for (int i = 0; i < z->cfg.n_servers; i++) {
         if (z->stash_info[i]) {
             z->stash_info[i] = false;
-            zab_close(z, z->cfg.servers[i].sid);
+            zab_close(z, z->cfg.servers[i].sid, "not leading");
         }
     }
     struct zab_msg m;
@@ -82,7 +82,7 @@ void learner_start(struct zab *z)
 
 void learner_stop(struct zab *z)
 {
-    zab_close(z, z->leader);
+    zab_close(z, z->leader, "stopped following");
     reset(z);
 }
 

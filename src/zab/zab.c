@@ -127,15 +127,18 @@ uint64_t zab_store(struct zab *z, int kind, pd_zxid zxid, uint32_t epoch, struct
     return s->seq;
 }
 
-void zab_close(struct zab *z, pd_sid peer)
+void zab_close(struct zab *z, pd_sid peer, const char *why)
 {
     for (size_t i = 0; i < z->n_closes; i++)
         if (z->closes[i] == peer)
             return;
-    if (!grow((void **)&z->closes, &z->cap_closes, z->n_closes + 1, sizeof(*z->closes))) {
+    size_t cap = z->cap_closes;
+    if (!grow((void **)&z->close_whys, &cap, z->n_closes + 1, sizeof(*z->close_whys)) ||
+        !grow((void **)&z->closes, &z->cap_closes, z->n_closes + 1, sizeof(*z->closes))) {
         z->err = PD_ENOMEM;
         return;
     }
+    z->close_whys[z->n_closes] = why;
     z->closes[z->n_closes++] = peer;
 }
 
@@ -264,6 +267,7 @@ void zab_free(struct zab *z)
     pd_free(z->stores);
     pd_free(z->inbound);
     pd_free(z->closes);
+    pd_free(z->close_whys);
     pd_free(z);
 }
 
@@ -372,7 +376,7 @@ static void handle_recv(struct zab *z, pd_sid from, const struct zab_msg *m)
     case ZAB_FOLLOWING:
     case ZAB_OBSERVING:
         if (m->type == ZAB_MSG_FOLLOWERINFO || m->type == ZAB_MSG_OBSERVERINFO)
-            zab_close(z, from); /* we do not lead: refuse the learner */
+            zab_close(z, from, "not leading"); /* we do not lead: refuse the learner */
         else
             learner_recv(z, from, m);
         break;
@@ -476,6 +480,7 @@ int zab_step(struct zab *z, const struct zab_event *ev, struct zab_update *up)
     up->inbound = z->inbound;
     up->n_inbound = z->n_inbound;
     up->closes = z->closes;
+    up->close_whys = z->close_whys;
     up->n_closes = z->n_closes;
     up->next_deadline = z->is_started ? next_deadline(z) : UINT64_MAX;
     for (size_t i = 0; i < z->n_sends; i++)

@@ -314,6 +314,7 @@ struct zab_update {
     struct zab_inbound *inbound;
     size_t n_inbound;
     pd_sid *closes; /* quorum connections to close */
+    const char **close_whys; /* why each one (static strings), for the log */
     size_t n_closes;
     uint32_t n_sync_done;   /* learner: SYNC answers received this step */
     uint64_t next_deadline; /* ms: call ZAB_TICK by then; UINT64_MAX for none */

@@ -51,6 +51,13 @@ struct zab_handler {
     pd_zxid peer_last_zxid;  /* from ACKEPOCH */
     int32_t peer_cur_epoch;  /* from ACKEPOCH (-1: already accepted) */
     uint64_t ack_deadline;   /* ms: tickOfNextAckDeadline */
+    /* LearnerHandler.syncLimitCheck, from UPTODATE on: the oldest PROPOSAL sent and not yet
+       ACKed (chk_*), and the newest sent after it (next_*); a learner that leaves the oldest
+       unACKed for syncLimit ticks is dropped ("transaction timeout") */
+    bool is_chk_started;
+    bool has_chk, has_next;
+    pd_zxid chk_zxid, next_zxid;
+    uint64_t chk_ms, next_ms; /* when each was sent */
 };
 
 /* A leader's proposal waiting for a quorum of ACKs. */
@@ -155,6 +162,7 @@ struct zab {
     struct zab_inbound *inbound;
     size_t n_inbound, cap_inbound;
     pd_sid *closes;
+    const char **close_whys; /* cap_closes of them too */
     size_t n_closes, cap_closes;
     int err; /* sticky PD_ENOMEM during one step */
 };
@@ -166,7 +174,8 @@ bool zab_is_quorum(const struct zab *z, uint32_t mask);
 void zab_trace(struct zab *z, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void zab_send(struct zab *z, pd_sid to, const struct zab_msg *msg);
 uint64_t zab_store(struct zab *z, int kind, pd_zxid zxid, uint32_t epoch, struct zab_blob *data);
-void zab_close(struct zab *z, pd_sid peer);
+/* Asks the driver to close the quorum connection with peer; why: a static string. */
+void zab_close(struct zab *z, pd_sid peer, const char *why);
 void zab_inbound_add(struct zab *z, pd_sid from, int32_t type, struct zab_blob *data);
 uint64_t zab_log_append(struct zab *z, pd_zxid zxid, struct zab_blob *data);
 void zab_log_truncate(struct zab *z, pd_zxid zxid);

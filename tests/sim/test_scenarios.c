@@ -320,6 +320,31 @@ static void test_newleader_waits_for_disk(void)
     finish(s, "newleader_waits_for_disk");
 }
 
+/* A follower that keeps answering PINGs but whose disk takes longer than syncLimit (5 ticks of
+   100 ms) to make proposals durable is dropped by the leader ("transaction timeout",
+   LearnerHandler.syncLimitCheck), while the other follower keeps the quorum; with its disk
+   fast again it rejoins and catches up. Before the check it stayed attached, ACKing ever
+   later. */
+static void test_slow_disk_follower_dropped(void)
+{
+    struct sim *s = sim_new(&(struct sim_opts){.n_voters = 3, .seed = 21});
+    sim_start(s);
+    CHECK(sim_run_until_pred(s, 10000, pred_converged, NULL));
+    CHECK_EQ_INT(sim_leader(s), 2);
+    CHECK_EQ_INT(write_n(s, 2, 3), 3);
+    CHECK(!sim_trace_has(s, "transaction timeout"));
+    sim_set_disk_latency(s, 0, 1500, 1500);
+    CHECK_EQ_INT(write_n(s, 2, 5), 5); /* committed by the leader and server 2 */
+    sim_run_until(s, sim_now(s) + 1000);
+    CHECK(sim_trace_has(s, "s3 drop learner 1: transaction timeout"));
+    CHECK(!sim_trace_has(s, "drop learner 2"));
+    CHECK_EQ_INT(sim_leader(s), 2);
+    sim_set_disk_latency(s, 0, 1, 10);
+    CHECK(sim_run_until_pred(s, sim_now(s) + 20000, pred_converged, NULL));
+    CHECK_EQ_INT(sim_applied(s, 0), zab_make_zxid(1, 8));
+    finish(s, "slow_disk_follower_dropped");
+}
+
 int main(void)
 {
     (void)opts;
@@ -331,5 +356,6 @@ int main(void)
     RUN(test_minority_partition);
     RUN(test_observer_follows);
     RUN(test_newleader_waits_for_disk);
+    RUN(test_slow_disk_follower_dropped);
     return t_done();
 }
