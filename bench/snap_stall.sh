@@ -12,8 +12,9 @@
 #      leader keeps for DIFF, so the follower will need SNAP);
 #   3. runs get at 16 sessions x depth 1 for --duration s and restarts the
 #      follower 1.5 s into it.
-# It prints the get run's RESULT fields p99/p999/max and the leader's RSS and
-# peak RSS, and the leader's log lines about the snapshot it sent.
+# It prints the get run's RESULT fields p99/p999/max, the leader's RSS and
+# peak RSS, the rejoined follower's peak RSS, and the leader's log lines
+# about the snapshot it sent.
 #
 # Targets: each binary given with --paddock (several, comma separated, to
 # compare builds), and with --zookeeper Apache ZooKeeper 3.8 (Debian's
@@ -127,8 +128,11 @@ run_once() { # bin
     sleep 1.5
     start_server "$bin" "$f"
     wait "$bp"
+    local fhwm
+    fhwm=$(awk '/^VmHWM:/ {print $2}' "/proc/${pid[$f]}/status" 2>/dev/null || echo -1)
     echo "$bin: $(grep -o 'p99_us=[^ ]* p999_us=[^ ]* max_us=[^ ]*' "$work/get.out")" \
-         "$(grep -o 'server_rss_kb=[^ ]* server_hwm_kb=[^ ]*' "$work/get.out")"
+         "$(grep -o 'server_rss_kb=[^ ]* server_hwm_kb=[^ ]*' "$work/get.out")" \
+         "follower_hwm_kb=${fhwm:--1}"
     grep -h "a snapshot of zxid\|the snapshot of zxid\|Sending SNAP\|Sending snapshot" \
         "$work/s$leader/log" | sed 's/^/    /' || true
     for i in 1 2 3; do kill "${pid[$i]}" 2>/dev/null || true; done

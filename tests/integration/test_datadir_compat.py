@@ -310,6 +310,34 @@ def paddock_log_problems(srv):
                   if "[WARN]" in line or "[ERROR]" in line]
 
 
+def zookeeper_digest_race(datadir, line):
+    """True when `line`, Paddock's warning that the tree digest after replaying
+    up to zxid Z differs from the one an Apache snapshot stored for Z, is
+    ZooKeeper's own race rather than a replay of ours: a fuzzy 3.8 snapshot
+    can hold nodes already changed by a txn after Z (DataTree records the
+    digest after changing the tree, while the snapshot thread may finish in
+    between), and then our replay's digest is the one Apache logged with a
+    later txn. Apache's loader reports the same directory ("Digests are not
+    matching"); seen in about 1 run in 6."""
+    m = re.search(r"replaying up to zxid (0x[0-9a-f]+) \((-?\d+)\) differs", line)
+    if not m:
+        return False
+    zxid, got = int(m.group(1), 16), int(m.group(2)) & 0xFFFFFFFFFFFFFFFF
+    v2 = os.path.join(datadir, "version-2")
+    for name in os.listdir(v2):
+        if not name.startswith("log."):
+            continue
+        out = subprocess.run([PADDOCK_BIN, "log", os.path.join(v2, name)],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             timeout=60).stdout.decode(errors="replace")
+        for rec in out.splitlines():
+            z = re.search(r" zxid (0x[0-9a-f]+) ", rec)
+            d = re.search(r" digest=2:(0x[0-9a-f]+)", rec)
+            if z and d and int(z.group(1), 16) > zxid and int(d.group(1), 16) == got:
+                return True
+    return False
+
+
 def newest(datadir, prefix):
     names = [n for n in os.listdir(os.path.join(datadir, "version-2"))
              if n.startswith(prefix + ".")]
@@ -487,6 +515,8 @@ def check_reader(kind, written, variant, tmp):
             text, bad = paddock_log_problems(srv)
             if variant == "crash":  # a record the kill cut short: never acknowledged
                 bad = [l for l in bad if "torn record" not in l]
+            src = written["dirs"]["clean" if variant == "oldest" else variant]
+            bad = [l for l in bad if not zookeeper_digest_race(src, l)]
             assert bad == [], ("Paddock complained reading Apache's directory:\n"
                                + "\n".join(bad))
             assert re.search(r"loaded \S*/%s:" % re.escape(first_snap), text), (
